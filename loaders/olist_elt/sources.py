@@ -1,0 +1,333 @@
+"""Where the nine files come from: a local folder or ``s3://bucket/prefix/``.
+
+Which files make a table (one rule for both kinds of source, non-recursive):
+
+- ``<stem>.csv`` or ``<stem>.csv.gz`` (``stem`` as in spec, e.g. ``olist_orders_dataset``), or
+- parts ``<stem>_part<N>.csv[.gz]`` (loaded in the order of N; each part has the header).
+
+Anything else is an error naming what was found: no match (missing file), both
+``.csv`` and ``.csv.gz``, a whole file beside parts, or parts mixing compressions.
+The loader never guesses which copy is current.
+
+S3 goes through boto3's standard credential chain; ``endpoint_url`` (or the
+``AWS_ENDPOINT_URL`` variable, which boto3 reads itself) points it at another
+S3-compatible server. boto3 is imported only for S3 sources.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import zlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from olist_elt.csvcheck import CHUNK_SIZE
+from olist_elt.errors import SourceError
+from olist_elt.spec import OlistFile
+
+_GZIP_WBITS = 16 + zlib.MAX_WBITS
+_EPOCH = datetime(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file of a source, as listed (before reading it)."""
+
+    uri: str  # absolute path for local files, s3://bucket/key for S3
+    name: str
+    size: int
+    modified_at: datetime | None  # UTC, naive (stored in timestamp columns)
+    etag: str | None = None  # S3 only
+
+    @property
+    def gzip(self) -> bool:
+        return self.name.endswith(".gz")
+
+
+@dataclass(frozen=True)
+class TableFiles:
+    """The file(s) that make one table."""
+
+    spec: OlistFile
+    files: tuple[SourceFile, ...]
+
+    @property
+    def uri(self) -> str:
+        if len(self.files) == 1:
+            return self.files[0].uri
+        first = self.files[0].uri
+        suffix = ".csv.gz" if self.gzip else ".csv"
+        return f"{first[: first.rindex('/') + 1]}{self.spec.stem}_part*{suffix}"
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+    @property
+    def gzip(self) -> bool:
+        return self.files[0].gzip
+
+    @property
+    def modified_at(self) -> datetime | None:
+        stamps = [f.modified_at for f in self.files]
+        return None if None in stamps else max(stamps)  # type: ignore[type-var]
+
+    @property
+    def etag_checksum(self) -> str | None:
+        """For S3: the ETag (or a digest of the parts' ETags); None for local files."""
+        etags = [f.etag for f in self.files]
+        if any(etag is None for etag in etags):
+            return None
+        if len(etags) == 1:
+            return etags[0]
+        return combine_checksums(self.files, etags)  # type: ignore[arg-type]
+
+
+def combine_checksums(files: Sequence[SourceFile], checksums: Sequence[str]) -> str:
+    """One checksum for a table made of parts."""
+    digest = hashlib.sha256()
+    for source_file, checksum in zip(files, checksums, strict=True):
+        digest.update(f"{source_file.name} {checksum}\n".encode())
+    return "parts:" + digest.hexdigest()
+
+
+class Source(ABC):
+    """A place holding the files; knows how to list and read them."""
+
+    uri: str
+
+    @abstractmethod
+    def list_files(self) -> list[SourceFile]: ...
+
+    @abstractmethod
+    def iter_raw(self, source_file: SourceFile) -> Iterator[bytes]:
+        """The file's bytes as stored (still gzip-compressed for .gz), in chunks."""
+
+    def resolve(self, specs: Iterable[OlistFile]) -> dict[str, TableFiles | SourceError]:
+        """Match the listing against the spec: each table's files, or why there are none."""
+        listing = self.list_files()
+        return {spec.table: _match(spec, listing, self.uri) for spec in specs}
+
+    def iter_text(self, source_file: SourceFile) -> Iterator[bytes]:
+        """The file's CSV bytes (decompressed when .gz), in chunks."""
+        raw = self.iter_raw(source_file)
+        return decompressed(raw, source_file.uri) if source_file.gzip else raw
+
+
+def _match(spec: OlistFile, listing: Sequence[SourceFile], where: str) -> TableFiles | SourceError:
+    pattern = re.compile(rf"^{re.escape(spec.stem)}(?:_part(\d+))?\.csv(\.gz)?$")
+    whole: list[SourceFile] = []
+    parts: list[tuple[int, SourceFile]] = []
+    for source_file in listing:
+        if match := pattern.match(source_file.name):
+            if match.group(1) is None:
+                whole.append(source_file)
+            else:
+                parts.append((int(match.group(1)), source_file))
+    names = ", ".join(sorted(f.name for f in whole + [p for _, p in parts]))
+    if not whole and not parts:
+        return SourceError(
+            f"missing file for table {spec.table}: expected {spec.file_name} or "
+            f"{spec.file_name}.gz (or parts {spec.stem}_part<N>.csv[.gz]) in {where}"
+        )
+    if len(whole) > 1 or (whole and parts):
+        return SourceError(
+            f"ambiguous files for table {spec.table} in {where}: {names}; keep exactly one "
+            f"of {spec.file_name}, {spec.file_name}.gz or a set of parts"
+        )
+    if whole:
+        return TableFiles(spec=spec, files=(whole[0],))
+    if len({f.gzip for _, f in parts}) > 1:
+        return SourceError(
+            f"parts of table {spec.table} mix compressed and plain files in {where}: {names}"
+        )
+    return TableFiles(spec=spec, files=tuple(f for _, f in sorted(parts, key=lambda p: p[0])))
+
+
+def decompressed(chunks: Iterable[bytes], label: str) -> Iterator[bytes]:
+    """gunzip a stream of chunks (multi-member files too); a truncated stream is an error."""
+    decoder = zlib.decompressobj(_GZIP_WBITS)
+    seen_input = False
+    for chunk in chunks:
+        while chunk:
+            seen_input = True
+            if decoder.eof:  # another gzip member follows
+                decoder = zlib.decompressobj(_GZIP_WBITS)
+            try:
+                output = decoder.decompress(chunk)
+            except zlib.error as exc:
+                raise SourceError(f"{label}: not valid gzip data ({exc})") from None
+            if output:
+                yield output
+            chunk = decoder.unused_data if decoder.eof else b""
+    if seen_input and not decoder.eof:
+        raise SourceError(
+            f"{label}: truncated gzip file: the data ends before the end of the compressed "
+            "stream (incomplete copy or upload?)"
+        )
+
+
+def open_source(uri: str, endpoint_url: str | None = None) -> Source:
+    if uri.startswith("s3://"):
+        return S3Source(uri, endpoint_url=endpoint_url)
+    if "://" in uri:
+        raise SourceError(f"unsupported source {uri!r}: expected a folder or s3://bucket/prefix/")
+    return LocalSource(Path(uri))
+
+
+# --- local folder --------------------------------------------------------------------------
+
+
+class LocalSource(Source):
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder.absolute()
+        self.uri = str(self.folder)
+
+    def list_files(self) -> list[SourceFile]:
+        if not self.folder.is_dir():
+            raise SourceError(f"source folder not found: {self.folder}")
+        files = []
+        with os.scandir(self.folder) as entries:
+            for entry in entries:
+                if not entry.is_file():  # follows symlinks, like the files themselves
+                    continue
+                stat = entry.stat()
+                files.append(
+                    SourceFile(
+                        uri=str(self.folder / entry.name),
+                        name=entry.name,
+                        size=stat.st_size,
+                        modified_at=_utc(stat.st_mtime_ns),
+                    )
+                )
+        return files
+
+    def iter_raw(self, source_file: SourceFile) -> Iterator[bytes]:
+        try:
+            with open(source_file.uri, "rb") as handle:
+                while chunk := handle.read(CHUNK_SIZE):
+                    yield chunk
+        except OSError as exc:
+            raise SourceError(f"cannot read {source_file.uri}: {exc.strerror}") from None
+
+
+def sha256_files(source: Source, files: Sequence[SourceFile]) -> str:
+    """The sha256 of a table's stored bytes (combined over parts)."""
+    checksums = []
+    for source_file in files:
+        digest = hashlib.sha256()
+        for chunk in source.iter_raw(source_file):
+            digest.update(chunk)
+        checksums.append(digest.hexdigest())
+    return checksums[0] if len(files) == 1 else combine_checksums(files, checksums)
+
+
+def _utc(nanoseconds: int) -> datetime:
+    """Exact to the microsecond (what timestamp columns keep): no float rounding."""
+    return _EPOCH + timedelta(microseconds=nanoseconds // 1000)
+
+
+# --- S3 --------------------------------------------------------------------------------------
+
+
+class S3Source(Source):
+    def __init__(self, uri: str, endpoint_url: str | None = None) -> None:
+        import boto3
+
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        if not bucket:
+            raise SourceError(f"no bucket in {uri!r}: expected s3://bucket/prefix/")
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        self.bucket = bucket
+        self.prefix = prefix
+        self.uri = f"s3://{bucket}/{prefix}"
+        # endpoint_url None lets boto3 apply AWS_ENDPOINT_URL / its config itself.
+        self.client: Any = boto3.session.Session().client("s3", endpoint_url=endpoint_url)
+
+    def key_uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def list_files(self) -> list[SourceFile]:
+        files = []
+        try:
+            paginator = self.client.get_paginator("list_objects_v2")
+            pages = paginator.paginate(Bucket=self.bucket, Prefix=self.prefix, Delimiter="/")
+            for page in pages:
+                for item in page.get("Contents", []):
+                    key = item["Key"]
+                    files.append(
+                        SourceFile(
+                            uri=self.key_uri(key),
+                            name=key[len(self.prefix) :],
+                            size=int(item["Size"]),
+                            modified_at=item["LastModified"].astimezone(UTC).replace(tzinfo=None),
+                            etag=str(item.get("ETag", "")).strip('"') or None,
+                        )
+                    )
+        except Exception as exc:
+            raise s3_error(exc, "listing", self.uri, bucket=self.bucket) from None
+        return files
+
+    def iter_raw(self, source_file: SourceFile) -> Iterator[bytes]:
+        key = source_file.uri.removeprefix(f"s3://{self.bucket}/")
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        except Exception as exc:
+            raise s3_error(exc, "reading", source_file.uri, bucket=self.bucket) from None
+        try:
+            yield from body.iter_chunks(CHUNK_SIZE)
+        except Exception as exc:
+            raise s3_error(exc, "reading", source_file.uri, bucket=self.bucket) from None
+        finally:
+            body.close()
+
+    def put_text(self, key: str, text: str) -> str:
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=text.encode("utf-8"))
+        except Exception as exc:
+            raise s3_error(exc, "writing", self.key_uri(key), bucket=self.bucket) from None
+        return self.key_uri(key)
+
+
+def s3_error(exc: Exception, action: str, uri: str, *, bucket: str) -> SourceError:
+    """Turn a boto3/botocore exception into a message naming the bucket or object."""
+    from botocore import exceptions as aws
+
+    if isinstance(exc, aws.NoCredentialsError):
+        return SourceError(
+            f"{action} {uri}: no AWS credentials found (environment, ~/.aws, SSO or role)"
+        )
+    if isinstance(exc, aws.EndpointConnectionError):
+        return SourceError(f"{action} {uri}: cannot reach the S3 endpoint ({exc})")
+    if isinstance(exc, aws.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code == "NoSuchBucket":
+            return SourceError(f"{action} {uri}: S3 bucket {bucket!r} does not exist")
+        if code in ("NoSuchKey", "404") or status == 404:
+            return SourceError(f"{action} {uri}: S3 object not found")
+        if code in ("AccessDenied", "403", "AllAccessDisabled") or status == 403:
+            needed = (
+                "s3:ListBucket"
+                if action == "listing"
+                else ("s3:PutObject" if action == "writing" else "s3:GetObject")
+            )
+            return SourceError(
+                f"{action} {uri}: access denied by S3; the credentials need {needed} on it"
+            )
+        if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
+            return SourceError(f"{action} {uri}: S3 rejected the credentials ({code})")
+        return SourceError(f"{action} {uri}: S3 error {code}: {error.get('Message', exc)}")
+    if isinstance(exc, aws.BotoCoreError):
+        return SourceError(f"{action} {uri}: {exc}")
+    if isinstance(exc, SourceError):
+        return exc
+    return SourceError(f"{action} {uri}: {type(exc).__name__}: {exc}")

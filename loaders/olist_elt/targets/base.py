@@ -1,0 +1,246 @@
+"""What every warehouse target does, and the streaming pass they share.
+
+A target runs SQL text it renders itself (``execute``); in a dry run it only
+collects that text, so ``--dry-run`` prints exactly what a real run executes on
+the success path, without connecting. Each target loads one table in one
+transaction: the data, the row-count check and the audit row commit together or
+not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, BinaryIO, ClassVar
+
+from olist_elt import audit
+from olist_elt.csvcheck import CsvChecker, CsvStats
+from olist_elt.errors import TargetError
+from olist_elt.profiles import TargetProfile
+from olist_elt.sources import Source, SourceFile, TableFiles, combine_checksums, decompressed
+from olist_elt.spec import LINEAGE_COLUMNS
+from olist_elt.sql import ident, literal, qualified
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TableJob:
+    """Everything a target needs to load one table."""
+
+    files: TableFiles
+    source: Source
+    load_id: str
+    loaded_at: datetime  # value of _loaded_at (UTC)
+
+    @property
+    def table(self) -> str:
+        return self.files.spec.table
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What a successful table load measured."""
+
+    rows_read: int | None  # CSV-aware count of the streaming pass (None in a dry run)
+    rows_loaded: int | None  # what the engine reports it loaded
+    checksum: str | None  # sha256 (local) or ETag (S3) of the stored bytes
+
+
+AuditRowFor = Callable[[Loaded], audit.AuditRow]
+
+
+class Target(ABC):
+    """One warehouse connection (none in a dry run) and the SQL it runs there."""
+
+    kind: ClassVar[str]
+    # Tables load() may load at once, each on its own connection of this class.
+    parallel_tables: ClassVar[int] = 1
+    # Redshift string literals treat backslash as an escape character.
+    backslash_escapes: ClassVar[bool] = False
+
+    def __init__(self, profile: TargetProfile, schema: str, *, dry_run: bool = False) -> None:
+        self.profile = profile
+        self.schema = schema
+        self.dry_run = dry_run
+        self.statements: list[str] = []
+        self._connection: Any = None
+
+    # --- connection and statements -------------------------------------------------------
+
+    def connect(self) -> None:
+        if not self.dry_run and self._connection is None:
+            self._connection = self._connect()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            finally:
+                self._connection = None
+
+    @abstractmethod
+    def _connect(self) -> Any: ...
+
+    @abstractmethod
+    def _run(self, sql: str) -> list[tuple[Any, ...]] | None:
+        """Execute one statement; return its rows when it has a result set."""
+
+    def execute(self, sql: str) -> list[tuple[Any, ...]] | None:
+        self.statements.append(sql)
+        if self.dry_run:
+            return None
+        log.debug("%s: %s", self.kind, sql)
+        return self._run(sql)
+
+    def rollback(self) -> None:
+        """Abandon the open transaction, if any (not part of the printed plan)."""
+        if self.dry_run or self._connection is None:
+            return
+        try:
+            self._run("rollback")
+        except Exception as exc:  # no transaction open: nothing to undo
+            log.debug("rollback: %s", exc)
+
+    def lit(self, value: object) -> str:
+        return literal(value, backslash_escapes=self.backslash_escapes)
+
+    def relation(self, table: str) -> str:
+        return qualified(self.schema, table)
+
+    # --- run-level steps -------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Create the raw schema and the audit table when missing."""
+        self.execute(f"create schema if not exists {ident(self.schema)}")
+        self.execute(audit.create_table_sql(self.schema))
+
+    def last_good(self, table: str) -> audit.LastGood | None:
+        rows = self.execute(audit.last_good_sql(self.schema, table))
+        return audit.LastGood(*rows[0]) if rows else None
+
+    def table_exists(self, table: str) -> bool:
+        rows = self.execute(
+            "select count(*) from information_schema.tables\n"
+            f"where table_schema = {self.lit(self.schema)} and table_name = {self.lit(table)}"
+        )
+        return bool(rows and rows[0][0])
+
+    def record(self, row: audit.AuditRow) -> None:
+        """Write an audit row on its own (failed or skipped tables)."""
+        self.execute(audit.insert_sql(self.schema, row, backslash_escapes=self.backslash_escapes))
+
+    @abstractmethod
+    def load_table(self, job: TableJob, audit_row_for: AuditRowFor) -> Loaded:
+        """Replace the table's contents atomically; raise LoadError with the reason."""
+
+    # --- helpers for the engines -------------------------------------------------------------
+
+    def commit_with_audit(self, loaded: Loaded, audit_row_for: AuditRowFor) -> None:
+        row = audit_row_for(loaded)
+        self.execute(audit.insert_sql(self.schema, row, backslash_escapes=self.backslash_escapes))
+        self.execute("commit")
+
+    def check_counts(self, job: TableJob, rows_read: int | None, rows_loaded: int | None) -> None:
+        if self.dry_run or rows_read == rows_loaded:
+            return
+        raise TargetError(
+            f"row count mismatch for table {job.table} from {job.files.uri}: the file has "
+            f"{rows_read:,} data rows (CSV-aware count) but {self.kind} loaded "
+            f"{rows_loaded:,}; nothing was replaced (blank lines in the file?)"
+        )
+
+    def lineage_values(self, job: TableJob, source_file: str) -> dict[str, str]:
+        """SQL literals for _source_file, _loaded_at, _load_id."""
+        values = (source_file, job.loaded_at, job.load_id)
+        return {name: self.lit(value) for name, value in zip(LINEAGE_COLUMNS, values, strict=True)}
+
+
+class CheckedStream:
+    """A source file's CSV bytes, validated on the way through.
+
+    Iterating (or ``read()``, for psycopg2's copy_expert) yields decompressed chunks;
+    each chunk is checked before it is handed on, the stored bytes are hashed when
+    asked (local files) and copied to ``sink`` when given (S3 files for DuckDB). At
+    the end of the stream the final checks run (unterminated quote, no data rows),
+    so a consumer that reads to the end has either a valid file or an exception.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        source_file: SourceFile,
+        columns: tuple[str, ...],
+        *,
+        hash_bytes: bool = False,
+        sink: BinaryIO | None = None,
+    ) -> None:
+        self.source_file = source_file
+        self.checker = CsvChecker(source_file.uri, columns)
+        self._digest = hashlib.sha256() if hash_bytes else None
+        self._sink = sink
+        raw = self._tap(source.iter_raw(source_file))
+        text = decompressed(raw, source_file.uri) if source_file.gzip else raw
+        self._chunks = self._checked(text)
+        self.stats: CsvStats | None = None
+        self.error: BaseException | None = None  # what read() raised, for copy_expert callers
+
+    def _tap(self, raw: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in raw:
+            if self._digest is not None:
+                self._digest.update(chunk)
+            if self._sink is not None:
+                self._sink.write(chunk)
+            yield chunk
+
+    def _checked(self, text: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in text:
+            self.checker.feed(chunk)
+            yield chunk
+        self.stats = self.checker.finish()
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks
+
+    def read(self, size: int = -1) -> bytes:
+        """File-like read: the next chunk whatever the size asked (b"" at the end)."""
+        try:
+            return next(self._chunks, b"")
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+    def drain(self) -> CsvStats:
+        for _ in self._chunks:
+            pass
+        assert self.stats is not None
+        return self.stats
+
+    @property
+    def checksum(self) -> str | None:
+        if self._digest is not None:
+            return self._digest.hexdigest()
+        return self.source_file.etag
+
+
+def table_checksum(files: TableFiles, checksums: list[str | None]) -> str | None:
+    if any(c is None for c in checksums):
+        return None
+    if len(checksums) == 1:
+        return checksums[0]
+    return combine_checksums(files.files, checksums)  # type: ignore[arg-type]
+
+
+def short_engine_message(exc: BaseException, limit: int = 600) -> str:
+    """The informative part of a driver's error: no 'possible fixes' boilerplate."""
+    lines = []
+    for line in str(exc).strip().splitlines():
+        if line.strip().lower().startswith(("possible fix", "possible solution", "hint:")):
+            break
+        if line.strip():
+            lines.append(line.strip())
+    return " | ".join(lines)[:limit]

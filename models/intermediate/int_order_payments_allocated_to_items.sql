@@ -1,0 +1,85 @@
+-- grain: one row per order item (order_id, order_item_id)
+-- Splits each order's payments across its items in proportion to price + freight, in whole
+-- cents: every item gets the floor of its share and the remaining cents (fewer than the
+-- number of items) go to the lowest order_item_id, so items sum exactly to the order's payments.
+with
+
+order_items as (
+    select * from {{ ref('stg_olist__order_items') }}
+),
+
+order_payments as (
+    select * from {{ ref('int_order_payments_summed_to_orders') }}
+),
+
+-- Weights and amounts in integer cents so that the split is exact on every engine.
+weighted as (
+    select
+        order_items.order_id,
+        order_items.order_item_id,
+        order_items.price_brl,
+        order_items.freight_value_brl,
+        coalesce(order_payments.payment_value_brl, 0) as order_payment_value_brl,
+        cast(coalesce(order_payments.payment_value_brl, 0) * 100 as bigint) as order_payment_cents,
+        cast(
+            (order_items.price_brl + order_items.freight_value_brl) * 100 as bigint
+        ) as item_total_cents,
+        row_number() over (
+            partition by order_items.order_id
+            order by order_items.order_item_id
+        ) as item_rank
+    from order_items
+    left join order_payments
+        on order_items.order_id = order_payments.order_id
+),
+
+-- An order whose items are all free (price + freight = 0) is split equally.
+weights as (
+    select
+        weighted.*,
+        case
+            when sum(item_total_cents) over (partition by order_id) > 0
+                then item_total_cents
+            else 1
+        end as weight
+    from weighted
+),
+
+floored as (
+    select
+        weights.*,
+        {{ integer_divide(
+            'order_payment_cents * weight',
+            'sum(weight) over (partition by order_id)'
+        ) }} as floor_share_cents
+    from weights
+),
+
+allocated as (
+    select
+        floored.*,
+        floor_share_cents
+        + case
+            when item_rank = 1
+                then order_payment_cents - sum(floor_share_cents) over (partition by order_id)
+            else 0
+        end as allocated_payment_cents
+    from floored
+),
+
+final as (
+    select
+        order_id,
+        order_item_id,
+        price_brl,
+        freight_value_brl,
+        cast(order_payment_value_brl as numeric(12, 2)) as order_payment_value_brl,
+        -- multiply rather than divide: DuckDB turns decimal division into a double
+        cast(
+            cast(allocated_payment_cents as numeric(18, 0)) * cast(0.01 as numeric(3, 2))
+            as numeric(12, 2)
+        ) as allocated_payment_brl
+    from allocated
+)
+
+select * from final

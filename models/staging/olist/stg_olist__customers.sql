@@ -1,0 +1,25 @@
+-- grain: one row per customer_id (one per order; customer_unique_id identifies the person)
+with
+
+source as (
+    select * from {{ source('olist', 'customers') }}
+),
+
+renamed as (
+    select
+        -- ids
+        {{ clean_cast('customer_id') }} as customer_id,
+        {{ clean_cast('customer_unique_id') }} as customer_unique_id,
+
+        -- strings
+        {{ clean_cast('customer_zip_code_prefix') }} as customer_zip_code_prefix,
+        {{ clean_cast('customer_city') }} as customer_city,
+        {{ clean_cast('customer_state') }} as customer_state,
+
+        -- lineage
+        _loaded_at,
+        _load_id
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,20 @@
+-- grain: one row per Portuguese category name
+with
+
+source as (
+    select * from {{ source('olist', 'product_category_name_translation') }}
+),
+
+renamed as (
+    select
+        -- strings
+        {{ clean_cast('product_category_name') }} as category_name,
+        {{ clean_cast('product_category_name_english') }} as category_name_english,
+
+        -- lineage
+        _loaded_at,
+        _load_id
+    from source
+)
+
+select * from renamed

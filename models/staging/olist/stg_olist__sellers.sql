@@ -1,0 +1,24 @@
+-- grain: one row per seller
+with
+
+source as (
+    select * from {{ source('olist', 'sellers') }}
+),
+
+renamed as (
+    select
+        -- ids
+        {{ clean_cast('seller_id') }} as seller_id,
+
+        -- strings
+        {{ clean_cast('seller_zip_code_prefix') }} as seller_zip_code_prefix,
+        {{ clean_cast('seller_city') }} as seller_city,
+        {{ clean_cast('seller_state') }} as seller_state,
+
+        -- lineage
+        _loaded_at,
+        _load_id
+    from source
+)
+
+select * from renamed

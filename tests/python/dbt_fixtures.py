@@ -2,9 +2,8 @@
 
 `real_duckdb_build` loads the consistent real Olist set into a temporary DuckDB file with the
 project's loader, runs `dbt build` on it (every model and test) and returns the file's path.
-It is built once per session, whichever test asks first. Use it from a test module with
-
-    from dbt_fixtures import real_duckdb_build  # noqa: F401  (pytest fixture)
+It is built once per session, whichever test asks first. conftest.py registers this module as
+a plugin, so any test can ask for `real_duckdb_build` or `generated_duckdb_build` by name.
 
 The loader and dbt both read a copy of profiles.yml.example with OLIST_DUCKDB_PATH pointing at
 the temporary file, as `make run` does with the real one.
@@ -15,12 +14,15 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from dbt_cli import PROJECT_ROOT, run_dbt
-from olist_elt.load import load
+from olist_elt.generate import generate
+from olist_elt.load import LoadReport, load
+from olist_elt.pipeline import BuildSummary, dbt_build
 from olist_elt.spec import DEFAULT_RAW_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -64,3 +66,41 @@ def real_duckdb_build(real_olist_dir: Path, tmp_path_factory: pytest.TempPathFac
     build.check()
     log.info("dbt build on the real set in %.1f s", time.perf_counter() - clock)
     return database
+
+
+@dataclass(frozen=True)
+class GeneratedBuild:
+    """What `generated_duckdb_build` made: the files, the load report and the dbt summary."""
+
+    database: Path
+    data_dir: Path
+    rows_generated: dict[str, int]
+    load_report: LoadReport
+    build: BuildSummary
+
+
+@pytest.fixture(scope="session")
+def generated_duckdb_build(tmp_path_factory: pytest.TempPathFactory) -> GeneratedBuild:
+    """The main job at scale 0.01: generate, load into DuckDB, `dbt build` in-process.
+
+    This is the path `make run` takes (olist_elt.pipeline), with every file in a temporary
+    folder: dbt runs through its programmatic runner, as the pipeline does. dbt-duckdb keeps
+    its connection to the file open in this process, so open it without read_only (DuckDB
+    refuses a second connection to one file with another configuration).
+    """
+    work = tmp_path_factory.mktemp("generated_duckdb_build")
+    data_dir = work / "data"
+    profiles_dir = work / "profiles"
+    profiles_dir.mkdir()
+    shutil.copy(PROFILES_EXAMPLE, profiles_dir / "profiles.yml")
+    database = work / "olist.duckdb"
+    rows = generate(data_dir, scale=0.01, seed=7)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OLIST_DUCKDB_PATH", str(database))
+        patch.setenv("DBT_PROFILES_DIR", str(profiles_dir))
+        patch.setenv("DBT_LOG_PATH", str(work / "logs"))
+        patch.delenv("OLIST_TARGET", raising=False)
+        patch.delenv("OLIST_RAW_SCHEMA", raising=False)
+        report = load(str(data_dir), target="duckdb", profiles_dir=str(profiles_dir))
+        build = dbt_build("duckdb", ["--target-path", str(work / "target")])
+    return GeneratedBuild(database, data_dir, rows, report, build)

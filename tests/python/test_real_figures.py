@@ -14,8 +14,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dbt_fixtures import real_duckdb_build  # noqa: F401  (pytest fixture)
-
 pytestmark = pytest.mark.slow
 
 
@@ -106,7 +104,7 @@ def _qualified_tables(connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def built(real_duckdb_build: Path):  # noqa: F811  (fixture imported above)
+def built(real_duckdb_build: Path):
     connection = duckdb.connect(str(real_duckdb_build), read_only=True)
     try:
         yield connection, _qualified_tables(connection)

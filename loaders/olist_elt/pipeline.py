@@ -1,0 +1,154 @@
+"""`olist-run`: the main job. Generate (or take) the nine files, load them, dbt build.
+
+This is what `make run` calls. It prints what it did: rows per table, what dbt
+built and tested, where the warehouse is, and what to try next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from olist_elt.generate import generate
+from olist_elt.load import LoadReport, load
+from olist_elt.spec import DEFAULT_RAW_SCHEMA, OLIST_FILES
+
+log = logging.getLogger("olist_elt.pipeline")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+GENERATED_ROOT = PROJECT_ROOT / "data" / "generated"
+
+
+@dataclass
+class BuildSummary:
+    """What one `dbt build` did, counted by resource type and status."""
+
+    ok: bool
+    seconds: float
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+
+    def count(self, resource_type: str, status: str | None = None) -> int:
+        return sum(
+            n
+            for (rtype, rstatus), n in self.counts.items()
+            if rtype == resource_type and (status is None or rstatus == status)
+        )
+
+
+def generated_source(scale: float, seed: int) -> Path:
+    """Generate the files once per (scale, seed): the generator is deterministic."""
+    folder = GENERATED_ROOT / f"scale={scale:g}-seed={seed}"
+    complete = folder / ".complete"
+    if complete.exists():
+        log.info("reusing generated data in %s", folder)
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    rows = generate(folder, scale=scale, seed=seed)
+    complete.write_text("".join(f"{name}\t{count}\n" for name, count in sorted(rows.items())))
+    print(
+        f"generated {sum(rows.values()):,} rows at scale {scale:g} "
+        f"in {time.perf_counter() - started:.1f} s -> {folder}"
+    )
+    return folder
+
+
+def dbt_build(target: str | None, extra_args: list[str] | None = None) -> BuildSummary:
+    """Run `dbt build` in-process and count what it did."""
+    from dbt.cli.main import dbtRunner
+
+    args = ["build", "--project-dir", str(PROJECT_ROOT)]
+    if target:
+        args += ["--target", target]
+    args += extra_args or []
+    started = time.perf_counter()
+    result = dbtRunner().invoke(args)
+    summary = BuildSummary(ok=result.success, seconds=time.perf_counter() - started)
+    for node_result in getattr(result.result, "results", None) or []:
+        resource_type = str(node_result.node.resource_type)
+        status = str(node_result.status)
+        summary.counts[(resource_type, status)] += 1
+        if status in {"error", "fail"}:
+            summary.failures.append(f"{resource_type} {node_result.node.name}: {status}")
+    if result.exception is not None:
+        summary.failures.append(f"dbt: {result.exception}")
+    return summary
+
+
+def print_load(report: LoadReport) -> None:
+    print(f"\nloaded into schema {report.schema} (load id {report.load_id}):")
+    for table in report.tables:
+        if table.status == "skipped":
+            print(f"  {table.table:<36} {'unchanged':>10}       skipped")
+        else:
+            print(f"  {table.table:<36} {table.rows_loaded:>10,} rows  {table.status}")
+
+
+def print_build(summary: BuildSummary) -> None:
+    tests = summary.count("test") + summary.count("unit_test")
+    passed = summary.count("test", "pass") + summary.count("unit_test", "pass")
+    warned = summary.count("test", "warn")
+    print(
+        f"\ndbt build in {summary.seconds:.1f} s: "
+        f"{summary.count('model')} models, {summary.count('snapshot')} snapshots, "
+        f"{summary.count('seed')} seeds, {tests} tests ({passed} passed, {warned} warned)"
+    )
+    for failure in summary.failures:
+        print(f"  FAILED {failure}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="olist-run", description=__doc__)
+    parser.add_argument("--target", default=None, help="profile output (default: the profile's)")
+    parser.add_argument(
+        "--source",
+        default=os.environ.get("OLIST_SOURCE") or None,
+        help="folder or s3://bucket/prefix/ with the nine CSVs (default: generate them)",
+    )
+    parser.add_argument("--scale", type=float, default=1.0, help="generator scale (1 = real size)")
+    parser.add_argument("--seed", type=int, default=42, help="generator seed")
+    parser.add_argument("--schema", default=os.environ.get("OLIST_RAW_SCHEMA", DEFAULT_RAW_SCHEMA))
+    parser.add_argument("--force", action="store_true", help="reload tables even if unchanged")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    started = time.perf_counter()
+    source = args.source or str(generated_source(args.scale, args.seed))
+    report = load(source=source, target=args.target, schema=args.schema, force=args.force)
+    print_load(report)
+    if not report.ok:
+        print("\nload failed; dbt build not run", file=sys.stderr)
+        return 1
+    summary = dbt_build(args.target)
+    print_build(summary)
+    print(f"\ntotal {time.perf_counter() - started:.1f} s")
+    if not summary.ok:
+        return 1
+    print_next_steps(args.target)
+    return 0
+
+
+def print_next_steps(target: str | None) -> None:
+    if target in (None, "duckdb"):
+        database = os.environ.get("OLIST_DUCKDB_PATH", "warehouse/olist.duckdb")
+        print(f"warehouse: {Path(database).resolve()}")
+        print(
+            f"  query it: .venv/bin/python -c \"import duckdb; print(duckdb.connect('{database}')"
+            ".sql('select * from analytics_marts.fct_orders limit 5'))\""
+        )
+    print("next:")
+    print("  make test                       the whole test suite")
+    print("  make dev SELECT=fct_order_items build and test one model and its children")
+    print("  make docs                       lineage and docs on http://127.0.0.1:8080")
+    print(f"  make run                        again: {len(OLIST_FILES)} unchanged tables skipped")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

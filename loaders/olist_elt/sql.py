@@ -7,7 +7,7 @@ statements it runs are exactly the statements --dry-run prints, on every engine.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 _BARE = re.compile(r"^[a-z_][a-z0-9_]*$")
 # Words that cannot be bare identifiers in at least one of DuckDB, PostgreSQL, Redshift.
@@ -48,6 +48,8 @@ def literal(value: object, *, backslash_escapes: bool = False) -> str:
     if isinstance(value, datetime):
         # cast(), not a typed literal: the one spelling all three engines accept in DEFAULT.
         return f"cast('{value.isoformat(sep=' ')}' as timestamp)"
+    if isinstance(value, date):  # after datetime, which is a date too
+        return f"cast('{value.isoformat()}' as date)"
     text = str(value).replace("\x00", "")
     if backslash_escapes:
         text = text.replace("\\", "\\\\")

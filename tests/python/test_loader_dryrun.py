@@ -61,7 +61,7 @@ def test_postgres_plan(tmp_path: Path, profiles: Path) -> None:
     report = plan(str(tmp_path / "src"), "postgres", profiles, schema="landing")
     statements = report.statements
     start = statements.index("truncate table landing.sellers") - 3
-    sellers = statements[start : start + 9]
+    sellers = statements[start : start + 10]
     path = tmp_path / "src" / "olist_sellers_dataset.csv"
     assert sellers[0] == "begin"
     assert sellers[1].startswith("select attname::text")
@@ -73,7 +73,8 @@ def test_postgres_plan(tmp_path: Path, profiles: Path) -> None:
             f"alter table landing.sellers\n    alter column _source_file set default '{path}',\n"
         )
         + rf"    alter column _loaded_at set default cast\('{TIMESTAMP}' as timestamp\),\n"
-        + re.escape(f"    alter column _load_id set default '{report.load_id}'"),
+        + re.escape(f"    alter column _load_id set default '{report.load_id}',\n")
+        + re.escape("    alter column _ingest_date set default cast(null as date)"),
         sellers[4],
     )
     assert sellers[5] == (
@@ -84,8 +85,9 @@ def test_postgres_plan(tmp_path: Path, profiles: Path) -> None:
     assert sellers[6].startswith(
         "alter table landing.sellers\n    alter column _source_file drop default"
     )
-    assert sellers[7].startswith("insert into landing._load_runs")
-    assert sellers[8] == "commit"
+    assert sellers[7] == "analyze landing.sellers"
+    assert sellers[8].startswith("insert into landing._load_runs")
+    assert sellers[9] == "commit"
 
 
 def _put(s3: S3Server, bucket: str, key: str, data: bytes) -> None:
@@ -123,7 +125,9 @@ def redshift_plan(bucket: str, profiles: Path, tables: list[str]) -> LoadReport:
 
 def test_redshift_copy_plain_csv(redshift_bucket: str, profiles: Path) -> None:
     report = redshift_plan(redshift_bucket, profiles, ["sellers"])
-    statements = report.statements[2:]
+    # create schema, create the audit table, look for its ingest_date column (added later)
+    assert report.statements[2].startswith("select count(*) from information_schema.columns")
+    statements = report.statements[3:]
     assert statements[:2] == ["begin", "drop table if exists raw_olist.sellers__loading"]
     assert re.fullmatch(
         re.escape(
@@ -136,7 +140,8 @@ def test_redshift_copy_plain_csv(redshift_bucket: str, profiles: Path) -> None:
             f"'s3://{redshift_bucket}/drop/olist_sellers_dataset.csv',\n"
         )
         + rf"    _loaded_at timestamp default cast\('{TIMESTAMP}' as timestamp\),\n"
-        + re.escape(f"    _load_id varchar(64) default '{report.load_id}'\n)"),
+        + re.escape(f"    _load_id varchar(64) default '{report.load_id}',\n")
+        + re.escape("    _ingest_date date default cast(null as date)\n)"),
         statements[2],
     )
     assert statements[3] == (

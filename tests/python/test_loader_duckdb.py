@@ -96,9 +96,13 @@ def test_raw_table_shape_and_lineage(warehouse: Warehouse) -> None:
         ("_source_file", "VARCHAR"),
         ("_loaded_at", "TIMESTAMP"),
         ("_load_id", "VARCHAR"),
+        ("_ingest_date", "DATE"),
     ]
-    lineage = warehouse.query("select distinct _source_file, _load_id from raw_olist.orders")
-    assert lineage == [(str(warehouse.source / spec.file_name), report.load_id)]
+    lineage = warehouse.query(
+        "select distinct _source_file, _load_id, _ingest_date from raw_olist.orders"
+    )
+    # A full load has no drop day.
+    assert lineage == [(str(warehouse.source / spec.file_name), report.load_id, None)]
     # Empty fields are NULL; quoted line breaks and quotes are kept.
     assert warehouse.query(
         "select count(*) from raw_olist.orders where order_approved_at is null"

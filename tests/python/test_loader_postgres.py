@@ -123,6 +123,7 @@ def test_table_with_other_columns_is_recreated(
         "_source_file",
         "_loaded_at",
         "_load_id",
+        "_ingest_date",
     ]
 
 

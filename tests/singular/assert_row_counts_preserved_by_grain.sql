@@ -1,30 +1,38 @@
 -- Where a model keeps the grain of its input, it keeps its row count: raw -> staging for the
--- keyed tables, staging -> core star for orders, items, products, sellers, and one dim_customers
+-- keyed tables (one staging row per distinct key: daily drops append several versions of a key
+-- to raw), staging -> core star for orders, items, products, sellers, and one dim_customers
 -- row per distinct customer_unique_id. Returns one row per check whose counts differ.
 {% set checks = [
-    ('raw orders -> stg_olist__orders',
-        "select count(*) from " ~ source('olist', 'orders'),
+    ('distinct raw orders keys -> stg_olist__orders',
+        "select count(*) from (select distinct order_id from "
+            ~ source('olist', 'orders') ~ ") as keys",
         "select count(*) from " ~ ref('stg_olist__orders')),
-    ('raw order_items -> stg_olist__order_items',
-        "select count(*) from " ~ source('olist', 'order_items'),
+    ('distinct raw order_items keys -> stg_olist__order_items',
+        "select count(*) from (select distinct order_id, order_item_id from "
+            ~ source('olist', 'order_items') ~ ") as keys",
         "select count(*) from " ~ ref('stg_olist__order_items')),
-    ('raw order_payments -> stg_olist__order_payments',
-        "select count(*) from " ~ source('olist', 'order_payments'),
+    ('distinct raw order_payments keys -> stg_olist__order_payments',
+        "select count(*) from (select distinct order_id, payment_sequential from "
+            ~ source('olist', 'order_payments') ~ ") as keys",
         "select count(*) from " ~ ref('stg_olist__order_payments')),
-    ('raw customers -> stg_olist__customers',
-        "select count(*) from " ~ source('olist', 'customers'),
+    ('distinct raw customers keys -> stg_olist__customers',
+        "select count(*) from (select distinct customer_id from "
+            ~ source('olist', 'customers') ~ ") as keys",
         "select count(*) from " ~ ref('stg_olist__customers')),
-    ('raw products -> stg_olist__products',
-        "select count(*) from " ~ source('olist', 'products'),
+    ('distinct raw products keys -> stg_olist__products',
+        "select count(*) from (select distinct product_id from "
+            ~ source('olist', 'products') ~ ") as keys",
         "select count(*) from " ~ ref('stg_olist__products')),
-    ('raw sellers -> stg_olist__sellers',
-        "select count(*) from " ~ source('olist', 'sellers'),
+    ('distinct raw sellers keys -> stg_olist__sellers',
+        "select count(*) from (select distinct seller_id from "
+            ~ source('olist', 'sellers') ~ ") as keys",
         "select count(*) from " ~ ref('stg_olist__sellers')),
     ('raw geolocation rows -> sum of stg_olist__geolocations.count_source_rows',
         "select count(*) from " ~ source('olist', 'geolocation'),
         "select sum(count_source_rows) from " ~ ref('stg_olist__geolocations')),
-    ('raw translations -> stg_olist__product_category_translations',
-        "select count(*) from " ~ source('olist', 'product_category_name_translation'),
+    ('distinct raw translation keys -> stg_olist__product_category_translations',
+        "select count(*) from (select distinct product_category_name from "
+            ~ source('olist', 'product_category_name_translation') ~ ") as keys",
         "select count(*) from " ~ ref('stg_olist__product_category_translations')),
     ('distinct raw (review_id, order_id) -> stg_olist__order_reviews',
         "select count(*) from (select distinct review_id, order_id from "

@@ -5,6 +5,11 @@ collects that text, so ``--dry-run`` prints exactly what a real run executes on
 the success path, without connecting. Each target loads one table in one
 transaction: the data, the row-count check and the audit row commit together or
 not at all.
+
+A job with an ``ingest_date`` is a daily drop: instead of replacing the table, the
+target deletes that day's rows and inserts the file's (so loading a drop again, or a
+corrected drop, never duplicates rows), in the same kind of transaction. The raw table
+is created when missing; a table from before daily drops gets its ``_ingest_date``.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, BinaryIO, ClassVar
 
 from olist_elt import audit
@@ -36,6 +41,7 @@ class TableJob:
     source: Source
     load_id: str
     loaded_at: datetime  # value of _loaded_at (UTC)
+    ingest_date: date | None = None  # a daily drop's day: append; None: replace the table
 
     @property
     def table(self) -> str:
@@ -62,6 +68,14 @@ class Target(ABC):
     parallel_tables: ClassVar[int] = 1
     # Redshift string literals treat backslash as an escape character.
     backslash_escapes: ClassVar[bool] = False
+    # Column types of the raw tables: every file column is text_type, then the lineage.
+    text_type: ClassVar[str] = "text"
+    lineage_types: ClassVar[dict[str, str]] = {
+        "_source_file": "text",
+        "_loaded_at": "timestamp",
+        "_load_id": "text",
+        "_ingest_date": "date",
+    }
 
     def __init__(self, profile: TargetProfile, schema: str, *, dry_run: bool = False) -> None:
         self.profile = profile
@@ -69,6 +83,7 @@ class Target(ABC):
         self.dry_run = dry_run
         self.statements: list[str] = []
         self._connection: Any = None
+        self._drop_tables_ready: set[str] = set()
 
     # --- connection and statements -------------------------------------------------------
 
@@ -118,10 +133,20 @@ class Target(ABC):
         """Create the raw schema and the audit table when missing."""
         self.execute(f"create schema if not exists {ident(self.schema)}")
         self.execute(audit.create_table_sql(self.schema))
+        self.upgrade_audit_table()
 
-    def last_good(self, table: str) -> audit.LastGood | None:
-        rows = self.execute(audit.last_good_sql(self.schema, table))
+    def upgrade_audit_table(self) -> None:
+        """Add the columns an older audit table lacks."""
+        self.execute(audit.add_ingest_date_sql(self.schema))
+
+    def last_good(self, table: str, ingest_date: date | None = None) -> audit.LastGood | None:
+        rows = self.execute(audit.last_good_sql(self.schema, table, ingest_date))
         return audit.LastGood(*rows[0]) if rows else None
+
+    def drop_loads(self) -> list[audit.DropLoad]:
+        """Every drop of every table loaded since that table's last full load."""
+        rows = self.execute(audit.drop_loads_sql(self.schema))
+        return [audit.DropLoad(*row) for row in rows or []]
 
     def table_exists(self, table: str) -> bool:
         rows = self.execute(
@@ -136,7 +161,60 @@ class Target(ABC):
 
     @abstractmethod
     def load_table(self, job: TableJob, audit_row_for: AuditRowFor) -> Loaded:
-        """Replace the table's contents atomically; raise LoadError with the reason."""
+        """Replace the table's contents (a drop: that day's rows) atomically; raise LoadError."""
+
+    # --- raw tables for daily drops -----------------------------------------------------------
+
+    def raw_columns(self, job: TableJob) -> list[tuple[str, str]]:
+        columns = [(name, self.text_type) for name in job.files.spec.column_names]
+        return columns + [(name, self.lineage_types[name]) for name in LINEAGE_COLUMNS]
+
+    def create_raw_sql(self, job: TableJob) -> str:
+        items = ",\n".join(f"    {ident(n)} {t}" for n, t in self.raw_columns(job))
+        return f"create table if not exists {self.relation(job.table)} (\n{items}\n)"
+
+    def column_names(self, table: str) -> list[str] | None:
+        """The table's columns in order ([] when it does not exist; None in a dry run)."""
+        rows = self.execute(
+            "select column_name from information_schema.columns\n"
+            f"where table_schema = {self.lit(self.schema)} and table_name = {self.lit(table)}\n"
+            "order by ordinal_position"
+        )
+        return None if rows is None else [str(r[0]) for r in rows]
+
+    def ensure_drop_table(self, job: TableJob) -> None:
+        """Before appending a drop: the raw table exists with the spec's columns.
+
+        A table loaded before daily drops existed lacks only ``_ingest_date``: it is added
+        (its rows came from a full load, so null is right). Any other difference is an
+        error: appending must not drop a table, and a full load recreates it.
+        """
+        if job.table in self._drop_tables_ready:
+            return
+        expected = [name for name, _ in self.raw_columns(job)]
+        found = self.column_names(job.table)
+        if not found:
+            self.execute(self.create_raw_sql(job))
+        elif found == expected[:-1] and expected[-1] == "_ingest_date":
+            log.warning("%s: adding the _ingest_date column", self.relation(job.table))
+            self.execute(
+                f"alter table {self.relation(job.table)} add column _ingest_date "
+                f"{self.lineage_types['_ingest_date']}"
+            )
+        elif found != expected:
+            raise TargetError(
+                f"cannot append the drop of {job.ingest_date} to {self.relation(job.table)}: "
+                f"its columns [{', '.join(found)}] differ from the spec's "
+                f"[{', '.join(expected)}]; a full load (olist-load <folder>) recreates it"
+            )
+        self._drop_tables_ready.add(job.table)
+
+    def delete_drop_sql(self, job: TableJob) -> str:
+        """Loading a day again replaces that day's rows: idempotent, and a correction wins."""
+        return (
+            f"delete from {self.relation(job.table)} "
+            f"where _ingest_date = {self.lit(job.ingest_date)}"
+        )
 
     # --- helpers for the engines -------------------------------------------------------------
 
@@ -155,9 +233,14 @@ class Target(ABC):
         )
 
     def lineage_values(self, job: TableJob, source_file: str) -> dict[str, str]:
-        """SQL literals for _source_file, _loaded_at, _load_id."""
-        values = (source_file, job.loaded_at, job.load_id)
-        return {name: self.lit(value) for name, value in zip(LINEAGE_COLUMNS, values, strict=True)}
+        """SQL literals for _source_file, _loaded_at, _load_id, _ingest_date."""
+        values = (source_file, job.loaded_at, job.load_id, job.ingest_date)
+        literals = {
+            name: self.lit(value) for name, value in zip(LINEAGE_COLUMNS, values, strict=True)
+        }
+        if job.ingest_date is None:  # typed, or DuckDB's create-as-select guesses integer
+            literals["_ingest_date"] = "cast(null as date)"
+        return literals
 
 
 class CheckedStream:

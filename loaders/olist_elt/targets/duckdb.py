@@ -7,7 +7,8 @@ during that same pass (DuckDB cannot reach S3 here: no httpfs), then read locall
 Atomicity: ``create or replace table ... as select ... from read_csv(...)`` inside
 one transaction with the audit row. DuckDB views bind to table names when queried,
 so dbt's staging views keep working across the replace; a failure rolls back to
-the previous table.
+the previous table. A daily drop (``job.ingest_date``) instead deletes that day's rows
+and inserts the file's, in the same kind of transaction.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from olist_elt.errors import LoadError, TargetError
 from olist_elt.sources import LocalSource, SourceFile
-from olist_elt.sql import ident
+from olist_elt.sql import ident, literal
 from olist_elt.targets.base import (
     AuditRowFor,
     CheckedStream,
@@ -34,8 +36,29 @@ from olist_elt.targets.base import (
 log = logging.getLogger(__name__)
 
 
+def read_csv_sql(paths: str | Sequence[str], gzip: bool, columns: Sequence[str]) -> str:
+    """read_csv of the spec's columns, all varchar, strict: what the loader (and replay) read."""
+    if isinstance(paths, str):
+        files = literal(paths)
+    else:  # several files with the same header: one scan
+        files = "[" + ", ".join(literal(p) for p in paths) + "]"
+    types = ", ".join(f"{literal(c)}: 'varchar'" for c in columns)
+    return (
+        f"read_csv({files}, header = true, auto_detect = false, delim = ',', "
+        f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
+        f"compression = '{'gzip' if gzip else 'none'}', columns = {{{types}}})"
+    )
+
+
 class DuckDBTarget(Target):
     kind = "duckdb"
+    text_type = "varchar"
+    lineage_types: ClassVar[dict[str, str]] = {
+        "_source_file": "varchar",
+        "_loaded_at": "timestamp",
+        "_load_id": "varchar",
+        "_ingest_date": "date",
+    }
 
     @property
     def path(self) -> str:
@@ -55,21 +78,13 @@ class DuckDBTarget(Target):
         cursor = self._connection.execute(sql)
         return cursor.fetchall() if cursor.description else None
 
-    def read_csv_sql(self, path: str, gzip: bool, columns: tuple[str, ...]) -> str:
-        types = ", ".join(f"{self.lit(c)}: 'varchar'" for c in columns)
-        return (
-            f"read_csv({self.lit(path)}, header = true, auto_detect = false, delim = ',', "
-            f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
-            f"compression = '{'gzip' if gzip else 'none'}', columns = {{{types}}})"
-        )
-
     def select_sql(self, job: TableJob, source_file: SourceFile, path: str) -> str:
         columns = job.files.spec.column_names
         lineage = self.lineage_values(job, source_file.uri)
         select_list = [ident(c) for c in columns]
         select_list += [f"{value} as {ident(name)}" for name, value in lineage.items()]
         items = ",\n    ".join(select_list)
-        return f"select\n    {items}\nfrom {self.read_csv_sql(path, source_file.gzip, columns)}"
+        return f"select\n    {items}\nfrom {read_csv_sql(path, source_file.gzip, columns)}"
 
     def load_table(self, job: TableJob, audit_row_for: AuditRowFor) -> Loaded:
         local = isinstance(job.source, LocalSource)
@@ -103,12 +118,18 @@ class DuckDBTarget(Target):
             selects = "\nunion all\n".join(
                 self.select_sql(job, f, p) for f, p in zip(job.files.files, paths, strict=True)
             )
+            relation = self.relation(job.table)
+            if job.ingest_date is not None:
+                self.ensure_drop_table(job)
             self.execute("begin")
             try:
                 try:
-                    result = self.execute(
-                        f"create or replace table {self.relation(job.table)} as\n{selects}"
-                    )
+                    if job.ingest_date is None:
+                        result = self.execute(f"create or replace table {relation} as\n{selects}")
+                    else:
+                        self.execute(self.delete_drop_sql(job))
+                        columns = ", ".join(ident(n) for n, _ in self.raw_columns(job))
+                        result = self.execute(f"insert into {relation} ({columns})\n{selects}")
                 except LoadError:
                     raise
                 except Exception as exc:

@@ -5,13 +5,17 @@ tables, and PostgreSQL views bind to a table's OID, not its name. Dropping the
 old table fails while views depend on it, and renaming it makes the views follow
 the old table. So one transaction does: ``truncate``; set the lineage columns'
 defaults to this load's values (COPY fills them server-side, no per-row work in
-Python); ``copy``; compare the row count; drop the defaults; audit row; commit.
+Python); ``copy``; compare the row count; drop the defaults; ``analyze``; audit row;
+commit.
 TRUNCATE holds an exclusive lock until commit, so readers see the previous rows
 or the new ones, never a part; any error rolls back to the previous contents.
 
 The table is created when missing. When its columns differ from the spec (the
 spec changed), it is dropped with ``cascade`` (dependent views go too; dbt
 recreates them) and recreated, with a warning in the log.
+
+A daily drop (``job.ingest_date``) runs the same transaction with ``delete ... where
+_ingest_date = <day>`` instead of ``truncate``: that day's rows are replaced, the rest kept.
 """
 
 from __future__ import annotations
@@ -35,8 +39,7 @@ from olist_elt.targets.base import (
 log = logging.getLogger(__name__)
 
 COPY_BUFFER = 1 << 20
-_LINEAGE_TYPES = {"_source_file": "text", "_loaded_at": "timestamp", "_load_id": "text"}
-_CATALOG_TYPES = {"text": "text", "timestamp": "timestamp without time zone"}
+_CATALOG_TYPES = {"text": "text", "timestamp": "timestamp without time zone", "date": "date"}
 # libpq connection keywords a dbt postgres output may carry.
 _CONNECT_KEYS = (
     "host", "port", "user", "password", "dbname", "sslmode", "sslrootcert", "sslcert",
@@ -70,12 +73,10 @@ class PostgresTarget(Target):
             return cursor.fetchall() if cursor.description else None
 
     def expected_columns(self, job: TableJob) -> list[tuple[str, str]]:
-        columns = [(c, "text") for c in job.files.spec.column_names]
-        return columns + list(_LINEAGE_TYPES.items())
+        return self.raw_columns(job)
 
     def create_sql(self, job: TableJob) -> str:
-        items = ",\n".join(f"    {ident(n)} {t}" for n, t in self.expected_columns(job))
-        return f"create table if not exists {self.relation(job.table)} (\n{items}\n)"
+        return self.create_raw_sql(job)
 
     def copy_sql(self, job: TableJob) -> str:
         columns = ", ".join(ident(c) for c in job.files.spec.column_names)
@@ -85,14 +86,21 @@ class PostgresTarget(Target):
             f"(format csv, header true, encoding 'UTF8', force_null ({columns}))"
         )
 
-    def _ensure_table(self, job: TableJob) -> None:
+    def _attributes_sql(self, table: str) -> str:
         # pg_catalog rather than information_schema: same answer, a fraction of the time.
-        rows = self.execute(
+        return (
             "select attname::text, format_type(atttypid, atttypmod) from pg_catalog.pg_attribute\n"
-            f"where attrelid = to_regclass({self.lit(self.relation(job.table))})\n"
+            f"where attrelid = to_regclass({self.lit(self.relation(table))})\n"
             "    and attnum > 0 and not attisdropped\n"
             "order by attnum"
         )
+
+    def column_names(self, table: str) -> list[str] | None:
+        rows = self.execute(self._attributes_sql(table))
+        return None if rows is None else [str(r[0]) for r in rows]
+
+    def _ensure_table(self, job: TableJob) -> None:
+        rows = self.execute(self._attributes_sql(job.table))
         expected = [(n, _CATALOG_TYPES[t]) for n, t in self.expected_columns(job)]
         if rows and [tuple(r) for r in rows] != expected:
             log.warning(
@@ -109,10 +117,15 @@ class PostgresTarget(Target):
         relation = self.relation(job.table)
         columns = job.files.spec.column_names
         copy_sql = self.copy_sql(job)
+        if job.ingest_date is not None:
+            self.ensure_drop_table(job)
         self.execute("begin")
         try:
-            self._ensure_table(job)
-            self.execute(f"truncate table {relation}")
+            if job.ingest_date is None:
+                self._ensure_table(job)
+                self.execute(f"truncate table {relation}")
+            else:
+                self.execute(self.delete_drop_sql(job))
             rows_read = rows_loaded = 0
             checksums: list[str | None] = []
             for source_file in job.files.files:
@@ -133,6 +146,10 @@ class PostgresTarget(Target):
                 checksums.append(stream.checksum)
             drops = ",\n".join(f"    alter column {ident(n)} drop default" for n in LINEAGE_COLUMNS)
             self.execute(f"alter table {relation}\n{drops}")
+            # Planner statistics for the new rows, committed with them: without them
+            # PostgreSQL plans dbt's queries on the staging views for a near-empty table
+            # (one relationships test on the real set: 12.9 s before, 0.04 s after).
+            self.execute(f"analyze {relation}")
             if self.dry_run:
                 loaded = Loaded(rows_read=None, rows_loaded=None, checksum=None)
             else:

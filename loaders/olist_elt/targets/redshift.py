@@ -10,6 +10,11 @@ Atomicity: load into ``<table>__loading``, then drop the old table and rename th
 new one, all in one transaction with the audit row. This needs dbt's staging views
 on Redshift to be late-binding (``bind: false``), which do not pin the table.
 
+A daily drop (``job.ingest_date``) is COPYed into ``<table>__loading`` the same way, then
+``delete from <table> where _ingest_date = <day>`` and ``insert into <table> select ... from
+<table>__loading`` in the same transaction (not ALTER TABLE APPEND: it cannot run inside a
+transaction block, and the audit row must commit with the rows).
+
 COPY uses no ACCEPTINVCHARS or MAXERROR: any bad row fails the table, and the
 rows of STL_LOAD_ERRORS for that COPY (``pg_last_copy_id()``) are reported.
 """
@@ -19,8 +24,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any
+from typing import Any, ClassVar
 
+from olist_elt import audit
 from olist_elt.errors import ConfigError, LoadError, TargetError
 from olist_elt.profiles import TargetProfile
 from olist_elt.sources import S3Source
@@ -41,17 +47,19 @@ ROLE_ENV = "OLIST_REDSHIFT_COPY_ROLE_ARN"
 STAGING_SUFFIX = "__loading"
 # Redshift's widest varchar; raw columns are text whatever their content.
 TEXT = "varchar(65535)"
-_LINEAGE_TYPES = {
-    "_source_file": "varchar(2048)",
-    "_loaded_at": "timestamp",
-    "_load_id": "varchar(64)",
-}
 MAX_REPORTED_ERRORS = 5
 
 
 class RedshiftTarget(Target):
     kind = "redshift"
     backslash_escapes = True
+    text_type = TEXT
+    lineage_types: ClassVar[dict[str, str]] = {
+        "_source_file": "varchar(2048)",
+        "_loaded_at": "timestamp",
+        "_load_id": "varchar(64)",
+        "_ingest_date": "date",
+    }
 
     def __init__(
         self,
@@ -121,10 +129,24 @@ class RedshiftTarget(Target):
 
     # --- statements ------------------------------------------------------------------------------
 
+    def upgrade_audit_table(self) -> None:
+        """Redshift has no ``add column if not exists``: look in the catalog first."""
+        rows = self.execute(
+            "select count(*) from information_schema.columns\n"
+            f"where table_schema = {self.lit(self.schema)} "
+            f"and table_name = {self.lit(audit.AUDIT_TABLE)} and column_name = 'ingest_date'"
+        )
+        if rows and not rows[0][0]:
+            self.execute(
+                f"alter table {self.relation(audit.AUDIT_TABLE)} add column ingest_date date"
+            )
+
     def create_staging_sql(self, job: TableJob, source_file: str) -> str:
         defaults = self.lineage_values(job, source_file)
         items = [f"    {ident(c)} {TEXT}" for c in job.files.spec.column_names]
-        items += [f"    {ident(n)} {t} default {defaults[n]}" for n, t in _LINEAGE_TYPES.items()]
+        items += [
+            f"    {ident(n)} {t} default {defaults[n]}" for n, t in self.lineage_types.items()
+        ]
         staging = self.relation(job.table + STAGING_SUFFIX)
         return f"create table {staging} (\n" + ",\n".join(items) + "\n)"
 
@@ -184,6 +206,8 @@ class RedshiftTarget(Target):
 
         relation = self.relation(job.table)
         staging = self.relation(job.table + STAGING_SUFFIX)
+        if job.ingest_date is not None:
+            self.ensure_drop_table(job)
         self.execute("begin")
         try:
             self.execute(f"drop table if exists {staging}")
@@ -199,8 +223,16 @@ class RedshiftTarget(Target):
                     f"{short_engine_message(exc)}{self.load_errors()}"
                 ) from exc
             counted = self.execute("select pg_last_copy_count()")
-            self.execute(f"drop table if exists {relation}")
-            self.execute(f"alter table {staging} rename to {ident(job.table)}")
+            if job.ingest_date is None:
+                self.execute(f"drop table if exists {relation}")
+                self.execute(f"alter table {staging} rename to {ident(job.table)}")
+            else:
+                columns = ", ".join(ident(n) for n, _ in self.raw_columns(job))
+                self.execute(self.delete_drop_sql(job))
+                self.execute(
+                    f"insert into {relation} ({columns})\nselect {columns}\nfrom {staging}"
+                )
+                self.execute(f"drop table {staging}")
             if self.dry_run:
                 loaded = Loaded(rows_read=None, rows_loaded=None, checksum=None)
             else:

@@ -1,24 +1,56 @@
+{{ config(
+    materialized='incremental',
+    unique_key='order_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
 -- grain: one row per order item (order_id, order_item_id)
+-- Incremental by whole orders: a run deletes the items of every changed order and inserts
+-- its current items (see macros/marts/incremental_orders.sql), so items that left an order
+-- leave the table too. `dbt build --full-refresh` rebuilds it from scratch.
 with
+
+order_lineage as (
+    select * from {{ ref('int_order_source_rows_aggregated_to_orders') }}
+),
+
+{% if is_incremental() %}
+    -- what the table has seen, and the orders changed since (macros/marts/incremental_orders.sql)
+    watermark as (
+        {{ incremental_watermark() }}
+    ),
+
+    changed_orders as (
+        {{ incremental_changed_orders() }}
+    ),
+{% endif %}
 
 order_items as (
     select * from {{ ref('stg_olist__order_items') }}
+    {{ where_order_changed() }}
 ),
 
 allocations as (
     select * from {{ ref('int_order_payments_allocated_to_items') }}
+    {{ where_order_changed() }}
 ),
 
 orders as (
     select * from {{ ref('int_orders_enriched_with_durations') }}
+    {{ where_order_changed() }}
+),
+
+reviews as (
+    select * from {{ ref('int_order_reviews_deduplicated_to_orders') }}
+    {{ where_order_changed() }}
 ),
 
 customer_ids as (
     select * from {{ ref('int_customer_ids_mapped_to_unique_customers') }}
 ),
 
-reviews as (
-    select * from {{ ref('int_order_reviews_deduplicated_to_orders') }}
+customer_history as (
+    select * from {{ ref('dim_customers_history') }}
 ),
 
 final as (
@@ -29,6 +61,10 @@ final as (
         order_items.order_item_id,
         orders.customer_id,
         customer_ids.customer_unique_id,
+        customer_history.customer_history_key,
+        customer_history.zip_code_prefix as customer_zip_code_prefix_at_order,
+        customer_history.city as customer_city_at_order,
+        customer_history.state as customer_state_at_order,
         order_items.product_id,
         order_items.seller_id,
         {{ date_key('orders.purchased_at') }} as purchase_date_key,
@@ -43,7 +79,9 @@ final as (
         allocations.allocated_payment_brl,
         orders.days_to_deliver,
         orders.is_delivered_late,
-        reviews.review_score
+        reviews.review_score,
+        order_lineage._source_loaded_at,
+        order_lineage._source_ingest_date
     from order_items
     inner join orders
         on order_items.order_id = orders.order_id
@@ -53,6 +91,17 @@ final as (
             and order_items.order_item_id = allocations.order_item_id
     inner join customer_ids
         on orders.customer_id = customer_ids.customer_id
+    inner join order_lineage
+        on order_items.order_id = order_lineage.order_id
+    -- point in time: the customer's address when the order was placed
+    left join customer_history
+        on
+            customer_ids.customer_unique_id = customer_history.customer_unique_id
+            and orders.purchased_at >= customer_history.valid_from
+            and (
+                customer_history.valid_to is null
+                or orders.purchased_at < customer_history.valid_to
+            )
     left join reviews
         on order_items.order_id = reviews.order_id
 )

@@ -1,24 +1,55 @@
+{{ config(
+    materialized='incremental',
+    unique_key='order_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
 -- grain: one row per order
+-- Incremental by whole orders: a run replaces every changed order (see
+-- macros/marts/incremental_orders.sql). `dbt build --full-refresh` rebuilds it from scratch.
 with
+
+order_lineage as (
+    select * from {{ ref('int_order_source_rows_aggregated_to_orders') }}
+),
+
+{% if is_incremental() %}
+    -- what the table has seen, and the orders changed since (macros/marts/incremental_orders.sql)
+    watermark as (
+        {{ incremental_watermark() }}
+    ),
+
+    changed_orders as (
+        {{ incremental_changed_orders() }}
+    ),
+{% endif %}
 
 orders as (
     select * from {{ ref('int_orders_enriched_with_durations') }}
+    {{ where_order_changed() }}
 ),
 
 customer_ids as (
     select * from {{ ref('int_customer_ids_mapped_to_unique_customers') }}
 ),
 
+customer_history as (
+    select * from {{ ref('dim_customers_history') }}
+),
+
 payments as (
     select * from {{ ref('int_order_payments_summed_to_orders') }}
+    {{ where_order_changed() }}
 ),
 
 allocations as (
     select * from {{ ref('int_order_payments_allocated_to_items') }}
+    {{ where_order_changed() }}
 ),
 
 reviews as (
     select * from {{ ref('int_order_reviews_deduplicated_to_orders') }}
+    {{ where_order_changed() }}
 ),
 
 order_items_summed as (
@@ -37,6 +68,10 @@ joined as (
         orders.order_id,
         orders.customer_id,
         customer_ids.customer_unique_id,
+        customer_history.customer_history_key,
+        customer_history.zip_code_prefix as customer_zip_code_prefix_at_order,
+        customer_history.city as customer_city_at_order,
+        customer_history.state as customer_state_at_order,
         {{ date_key('orders.purchased_at') }} as purchase_date_key,
         orders.order_status,
         orders.purchased_at,
@@ -61,10 +96,23 @@ joined as (
         orders.is_delivered,
         orders.is_delivered_late,
         reviews.review_score,
-        coalesce(reviews.count_reviews, 0) as count_reviews
+        coalesce(reviews.count_reviews, 0) as count_reviews,
+        order_lineage._source_loaded_at,
+        order_lineage._source_ingest_date
     from orders
     inner join customer_ids
         on orders.customer_id = customer_ids.customer_id
+    inner join order_lineage
+        on orders.order_id = order_lineage.order_id
+    -- point in time: the customer's address when the order was placed
+    left join customer_history
+        on
+            customer_ids.customer_unique_id = customer_history.customer_unique_id
+            and orders.purchased_at >= customer_history.valid_from
+            and (
+                customer_history.valid_to is null
+                or orders.purchased_at < customer_history.valid_to
+            )
     left join order_items_summed
         on orders.order_id = order_items_summed.order_id
     left join payments
@@ -78,6 +126,10 @@ final as (
         order_id,
         customer_id,
         customer_unique_id,
+        customer_history_key,
+        customer_zip_code_prefix_at_order,
+        customer_city_at_order,
+        customer_state_at_order,
         purchase_date_key,
         order_status,
         purchased_at,
@@ -108,7 +160,9 @@ final as (
         is_delivered,
         is_delivered_late,
         review_score,
-        cast(count_reviews as integer) as count_reviews
+        cast(count_reviews as integer) as count_reviews,
+        _source_loaded_at,
+        _source_ingest_date
     from joined
 )
 

@@ -2,7 +2,7 @@
 with
 
 source as (
-    select * from {{ source('olist', 'customers') }}
+    {{ latest_version(source('olist', 'customers'), ['customer_id']) }}
 ),
 
 renamed as (
@@ -18,7 +18,8 @@ renamed as (
 
         -- lineage
         _loaded_at,
-        _load_id
+        _load_id,
+        _ingest_date
     from source
 )
 

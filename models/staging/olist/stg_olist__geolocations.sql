@@ -1,7 +1,8 @@
 -- grain: one row per distinct point of a zip code prefix
 -- (zip_code_prefix, latitude, longitude, city, state): the file repeats rows exactly
 -- (9,028 duplicates in the real sample); int_geolocations_deduplicated_to_zip_prefixes
--- reduces the points to one per prefix.
+-- reduces the points to one per prefix. No key, so no latest version: a point sent again
+-- in a later drop is the same point (count_source_rows counts every copy).
 with
 
 source as (
@@ -22,7 +23,8 @@ renamed as (
 
         -- lineage
         _loaded_at,
-        _load_id
+        _load_id,
+        _ingest_date
     from source
 ),
 
@@ -36,7 +38,8 @@ deduplicated as (
         longitude,
         count(*) as count_source_rows,
         max(_loaded_at) as _loaded_at,
-        max(_load_id) as _load_id
+        max(_load_id) as _load_id,
+        max(_ingest_date) as _ingest_date
     from renamed
     group by
         zip_code_prefix,

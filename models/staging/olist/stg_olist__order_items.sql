@@ -2,7 +2,7 @@
 with
 
 source as (
-    select * from {{ source('olist', 'order_items') }}
+    {{ latest_version(source('olist', 'order_items'), ['order_id', 'order_item_id']) }}
 ),
 
 renamed as (
@@ -22,7 +22,8 @@ renamed as (
 
         -- lineage
         _loaded_at,
-        _load_id
+        _load_id,
+        _ingest_date
     from source
 )
 

@@ -2,7 +2,7 @@
 with
 
 source as (
-    select * from {{ source('olist', 'order_payments') }}
+    {{ latest_version(source('olist', 'order_payments'), ['order_id', 'payment_sequential']) }}
 ),
 
 renamed as (
@@ -20,7 +20,8 @@ renamed as (
 
         -- lineage
         _loaded_at,
-        _load_id
+        _load_id,
+        _ingest_date
     from source
 )
 

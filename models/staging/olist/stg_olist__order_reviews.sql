@@ -1,8 +1,18 @@
 -- grain: one row per review of an order (review_id, order_id)
+-- The real files never repeat (review_id, order_id); a generated or corrected file might,
+-- within one load: then the latest answered wins (raw text sorts like the timestamps here).
 with
 
 source as (
-    select * from {{ source('olist', 'order_reviews') }}
+    {{ latest_version(
+        source('olist', 'order_reviews'),
+        ['review_id', 'order_id'],
+        tiebreakers=[
+            'review_answer_timestamp desc nulls last',
+            'review_creation_date desc nulls last',
+            'review_score desc nulls last',
+        ]
+    ) }}
 ),
 
 renamed as (
@@ -24,38 +34,9 @@ renamed as (
 
         -- lineage
         _loaded_at,
-        _load_id
+        _load_id,
+        _ingest_date
     from source
-),
-
--- The real files never repeat (review_id, order_id); a reloaded or generated file might.
--- Keep one row per pair, the latest answered.
-ranked as (
-    select
-        renamed.*,
-        row_number() over (
-            partition by renamed.review_id, renamed.order_id
-            order by
-                renamed.review_answered_at desc nulls last,
-                renamed.review_created_date desc nulls last,
-                renamed.review_score desc nulls last
-        ) as row_rank
-    from renamed
-),
-
-deduplicated as (
-    select
-        review_id,
-        order_id,
-        review_comment_title,
-        review_comment_message,
-        review_score,
-        review_created_date,
-        review_answered_at,
-        _loaded_at,
-        _load_id
-    from ranked
-    where row_rank = 1
 )
 
-select * from deduplicated
+select * from renamed

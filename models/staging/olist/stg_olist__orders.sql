@@ -2,7 +2,7 @@
 with
 
 source as (
-    select * from {{ source('olist', 'orders') }}
+    {{ latest_version(source('olist', 'orders'), ['order_id']) }}
 ),
 
 renamed as (
@@ -23,7 +23,8 @@ renamed as (
 
         -- lineage
         _loaded_at,
-        _load_id
+        _load_id,
+        _ingest_date
     from source
 )
 

@@ -2,7 +2,10 @@
 with
 
 source as (
-    select * from {{ source('olist', 'product_category_name_translation') }}
+    {{ latest_version(
+        source('olist', 'product_category_name_translation'),
+        ['product_category_name']
+    ) }}
 ),
 
 renamed as (
@@ -13,7 +16,8 @@ renamed as (
 
         -- lineage
         _loaded_at,
-        _load_id
+        _load_id,
+        _ingest_date
     from source
 )
 

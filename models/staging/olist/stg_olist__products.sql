@@ -2,7 +2,7 @@
 with
 
 source as (
-    select * from {{ source('olist', 'products') }}
+    {{ latest_version(source('olist', 'products'), ['product_id']) }}
 ),
 
 renamed as (
@@ -24,7 +24,8 @@ renamed as (
 
         -- lineage
         _loaded_at,
-        _load_id
+        _load_id,
+        _ingest_date
     from source
 )
 

@@ -2,7 +2,7 @@
 with
 
 source as (
-    select * from {{ source('olist', 'sellers') }}
+    {{ latest_version(source('olist', 'sellers'), ['seller_id']) }}
 ),
 
 renamed as (
@@ -17,7 +17,8 @@ renamed as (
 
         -- lineage
         _loaded_at,
-        _load_id
+        _load_id,
+        _ingest_date
     from source
 )
 

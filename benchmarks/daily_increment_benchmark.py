@@ -1,0 +1,192 @@
+"""One daily increment against a full refresh, end to end, on DuckDB.
+
+    .venv/bin/python benchmarks/daily_increment_benchmark.py [--scale 1] [--day 2018-08-15]
+
+Data: the generated set (scale 1 = the real row counts), replayed into daily drops
+(olist-replay); both are cached under data/. Two DuckDB files in a temporary folder:
+
+- full refresh: the nine files loaded whole (olist_elt.load) into an empty database, then
+  `dbt build --full-refresh` of the whole project (models, snapshot, data and unit tests).
+- increment: a database holding every drop before --day, built once (not timed); then
+  olist-daily for --day: load the one drop, then one `dbt build` of the snapshot, the
+  incremental facts and every table downstream of the raw tables the drop touched, with
+  their data tests.
+
+Each side runs dbt in this process (olist_elt.daily.DbtSession: no JSON artifacts written
+by builds) with its own target folder, warmed by one parse, so
+both pay a partial parse. Printed: both times, their ratio (the goal is < 0.1), and where
+the increment's time goes: load, dbt parse, and per resource type the execution time of
+the nodes (the rest of the build time is dbt's own per-node work: compiling, writing,
+scheduling). A second increment (the next drop) without data tests shows what the tests
+cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from olist_elt.daily import DailyStep, DbtSession, daily_selection, run_daily
+from olist_elt.drop_load import load_drops
+from olist_elt.load import load
+from olist_elt.pipeline import PROJECT_ROOT, generated_source
+from olist_elt.replay import replay
+from olist_elt.spec import OLIST_FILES
+
+DROPS_ROOT = PROJECT_ROOT / "data" / "drops"
+PROFILE = """\
+olist_elt:
+  target: daily
+  outputs:
+    daily:
+      type: duckdb
+      path: "{daily}"
+      schema: analytics
+      threads: 4
+    full:
+      type: duckdb
+      path: "{full}"
+      schema: analytics
+      threads: 4
+"""
+
+
+def replayed(source: Path, scale: float, seed: int) -> Path:
+    """The drops of the generated set, written once (the root ignores the marker file)."""
+    root = DROPS_ROOT / f"scale={scale:g}-seed={seed}"
+    marker = root / ".replay-complete"
+    if not marker.exists():
+        result = replay(source, root)
+        marker.write_text(result.summary() + "\n")
+        print(f"replayed: {result.summary()}")
+    return root
+
+
+def describe(label: str, step: DailyStep, parse_seconds: float, total: float) -> None:
+    assert step.dbt is not None, "the increment loaded nothing"
+    rows = sum(t.rows_loaded for r in step.reports for t in r.tables)
+    build = step.dbt.summary.seconds
+    executed = sum(step.dbt.seconds_by_type.values())
+    print(f"\n{label}: {total:.2f} s end to end ({rows:,} rows in {len(step.tables)} tables)")
+    print(f"  load the drop          {step.load_seconds:6.2f} s")
+    print(f"  dbt parse (partial)    {parse_seconds:6.2f} s")
+    print(f"  dbt build              {build:6.2f} s, of which node execution:")
+    for resource_type in sorted(step.dbt.seconds_by_type):
+        print(
+            f"    {resource_type:<10} {step.dbt.nodes_by_type[resource_type]:>4} nodes "
+            f"{step.dbt.seconds_by_type[resource_type]:6.2f} s"
+        )
+    print(
+        f"    (execution times summed over {len(step.dbt.nodes_by_type)} types: "
+        f"{executed:.2f} s on several threads; build wall time {build:.2f} s)"
+    )
+    print("  slowest nodes (execution s):")
+    for unique_id, seconds in step.dbt.slowest(8):
+        print(f"    {seconds:6.2f}  {unique_id}")
+    if not step.ok:
+        print("  FAILED: " + "; ".join(step.dbt.summary.failures))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--day", type=date.fromisoformat, default=date(2018, 8, 15), help="drop to time"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    source = generated_source(args.scale, args.seed)
+    root = replayed(source, args.scale, args.seed)
+    with tempfile.TemporaryDirectory(prefix="olist-daily-bench-") as tmp:
+        work = Path(tmp)
+        profiles = work / "profiles"
+        profiles.mkdir()
+        (profiles / "profiles.yml").write_text(
+            PROFILE.format(daily=work / "daily.duckdb", full=work / "full.duckdb")
+        )
+
+        def session(target: str) -> DbtSession:
+            return DbtSession(
+                profiles_dir=str(profiles),
+                target=target,
+                target_path=str(work / f"target-{target}"),
+                log_path=str(work / "logs"),
+            )
+
+        # State before the day (not timed): every earlier drop, the project built.
+        clock = time.perf_counter()
+        before = args.day - timedelta(days=1)
+        loads = load_drops(str(root), date_to=before, target="daily", profiles_dir=str(profiles))
+        if not all(report.ok for report in loads):
+            raise SystemExit("loading the earlier drops failed")
+        setup = session("daily").build(
+            daily_selection([spec.table for spec in OLIST_FILES]),
+            ["resource_type:test", "resource_type:unit_test"],
+        )
+        if not setup.summary.ok:
+            raise SystemExit(f"initial build failed: {setup.summary.failures}")
+        print(
+            f"setup: {len(loads)} drops up to {before} loaded and built in "
+            f"{time.perf_counter() - clock:.0f} s (not timed)"
+        )
+        session("full").parse()  # warm the partial-parse state of each target folder
+
+        # Full refresh: load everything, build everything.
+        full_dbt = session("full")
+        clock = time.perf_counter()
+        report = load(str(source), target="full", profiles_dir=str(profiles))
+        load_seconds = time.perf_counter() - clock
+        full_dbt.parse()
+        built = full_dbt.build(["fqn:*"], full_refresh=True)
+        full_seconds = time.perf_counter() - clock
+        if not (report.ok and built.summary.ok):
+            raise SystemExit(f"full refresh failed: {built.summary.failures}")
+        print(
+            f"\nfull refresh: {full_seconds:.2f} s end to end = load {load_seconds:.2f} s "
+            f"+ dbt parse {full_dbt.parse_seconds:.2f} s + dbt build "
+            f"{built.summary.seconds:.2f} s ({sum(built.nodes_by_type.values())} nodes)"
+        )
+
+        # The increment: one drop, olist-daily end to end.
+        daily_dbt = session("daily")
+        clock = time.perf_counter()
+        run = run_daily(
+            str(root), [args.day], target="daily", profiles_dir=str(profiles), session=daily_dbt
+        )
+        increment_seconds = time.perf_counter() - clock
+        describe(f"increment {args.day}", run.steps[0], daily_dbt.parse_seconds, increment_seconds)
+
+        # The next drop without data tests: what the tests cost (same session: no parse).
+        following = args.day + timedelta(days=1)
+        clock = time.perf_counter()
+        bare = run_daily(
+            str(root),
+            [following],
+            target="daily",
+            profiles_dir=str(profiles),
+            session=daily_dbt,
+            run_tests=False,
+        )
+        describe(
+            f"increment {following} without data tests, parsed manifest reused",
+            bare.steps[0],
+            0.0,
+            time.perf_counter() - clock,
+        )
+
+    ratio = increment_seconds / full_seconds
+    print(
+        f"\nratio increment / full refresh = {increment_seconds:.2f} / {full_seconds:.2f} "
+        f"= {ratio:.3f} (goal < 0.1: {'met' if ratio < 0.1 else 'missed'})"
+    )
+    return 0 if run.ok and bare.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from olist_elt.generate import generate
 from olist_elt.load import LoadReport, load
-from olist_elt.spec import DEFAULT_RAW_SCHEMA, OLIST_FILES
+from olist_elt.spec import DEFAULT_RAW_SCHEMA
 
 log = logging.getLogger("olist_elt.pipeline")
 
@@ -147,7 +147,7 @@ def print_next_steps(target: str | None) -> None:
     print("  make test                       the whole test suite")
     print("  make dev SELECT=fct_order_items build and test one model and its children")
     print("  make docs                       lineage and docs on http://127.0.0.1:8080")
-    print(f"  make run                        again: {len(OLIST_FILES)} unchanged tables skipped")
+    print("  make run                        again: unchanged tables are not reloaded")
 
 
 if __name__ == "__main__":

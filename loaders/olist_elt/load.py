@@ -38,7 +38,7 @@ from olist_elt import audit
 from olist_elt.errors import ConfigError, LoadError
 from olist_elt.profiles import read_target
 from olist_elt.sources import Source, TableFiles, open_source, sha256_files
-from olist_elt.spec import DEFAULT_RAW_SCHEMA, OLIST_FILES, OlistFile, by_table
+from olist_elt.spec import DEFAULT_RAW_SCHEMA, LINEAGE_COLUMNS, OLIST_FILES, OlistFile, by_table
 from olist_elt.targets import make_target
 from olist_elt.targets.base import Loaded, TableJob, Target
 
@@ -293,7 +293,8 @@ class _Run:
             return None
         if ingest_date is None and previous.ingest_date is not None:
             return None  # a drop was appended since the last full load
-        if not warehouse.table_exists(files.spec.table):
+        # A table created by an older spec (a lineage column added since) is reloaded whole.
+        if warehouse.column_names(files.spec.table) != [*files.spec.column_names, *LINEAGE_COLUMNS]:
             return None
         etag = files.etag_checksum
         if etag is not None:

@@ -312,3 +312,18 @@ def test_every_spec_table_is_loaded(warehouse: Warehouse) -> None:
     report = warehouse.load()
     assert [t.table for t in report.tables] == [f.table for f in OLIST_FILES]
     assert {t.table: warehouse.count(t.table) for t in report.tables} == counts
+
+
+def test_unchanged_source_is_reloaded_when_the_table_has_an_older_shape(
+    warehouse: Warehouse,
+) -> None:
+    """A raw table from an older spec (a lineage column missing) is not skipped as unchanged."""
+    write_set(warehouse.source)
+    assert warehouse.load().ok
+    with duckdb.connect(str(warehouse.database)) as connection:
+        connection.execute("alter table raw_olist.sellers drop column _ingest_date")
+    second = warehouse.load()
+    assert result(second, "sellers").status == "loaded"
+    assert result(second, "orders").status == "skipped"
+    columns = [row[0] for row in warehouse.query("describe raw_olist.sellers")]
+    assert columns[-1] == "_ingest_date"

@@ -11,6 +11,10 @@ customers as (
     select * from {{ ref('dim_customers') }}
 ),
 
+states as (
+    select * from {{ ref('brazilian_states') }}
+),
+
 delivered_orders as (
     select
         customers.state as customer_state,
@@ -53,17 +57,22 @@ state_totals as (
 
 final as (
     select
-        customer_state,
-        cast(count_delivered_orders as integer) as count_delivered_orders,
-        cast(count_late_orders as integer) as count_late_orders,
-        cast(count_late_orders as double precision) / count_delivered_orders as late_delivery_rate,
-        cast(average_days_to_deliver as double precision) as average_days_to_deliver,
-        cast(average_days_promised as double precision) as average_days_promised,
-        average_days_delivered_after_estimate,
-        average_days_late_when_late,
-        average_review_score_on_time,
-        average_review_score_late
+        state_totals.customer_state,
+        cast(states.state_name as {{ dbt.type_string() }}) as state_name,
+        cast(states.region as {{ dbt.type_string() }}) as region,
+        cast(state_totals.count_delivered_orders as integer) as count_delivered_orders,
+        cast(state_totals.count_late_orders as integer) as count_late_orders,
+        cast(state_totals.count_late_orders as double precision)
+        / state_totals.count_delivered_orders as late_delivery_rate,
+        cast(state_totals.average_days_to_deliver as double precision) as average_days_to_deliver,
+        cast(state_totals.average_days_promised as double precision) as average_days_promised,
+        state_totals.average_days_delivered_after_estimate,
+        state_totals.average_days_late_when_late,
+        state_totals.average_review_score_on_time,
+        state_totals.average_review_score_late
     from state_totals
+    left join states
+        on state_totals.customer_state = states.state_code
 )
 
 select * from final

@@ -61,7 +61,7 @@ def test_postgres_plan(tmp_path: Path, profiles: Path) -> None:
     report = plan(str(tmp_path / "src"), "postgres", profiles, schema="landing")
     statements = report.statements
     start = statements.index("truncate table landing.sellers") - 3
-    sellers = statements[start : start + 10]
+    sellers = statements[start : start + 11]
     path = tmp_path / "src" / "olist_sellers_dataset.csv"
     assert sellers[0] == "begin"
     assert sellers[1].startswith("select attname::text")
@@ -85,9 +85,10 @@ def test_postgres_plan(tmp_path: Path, profiles: Path) -> None:
     assert sellers[6].startswith(
         "alter table landing.sellers\n    alter column _source_file drop default"
     )
-    assert sellers[7] == "analyze landing.sellers"
-    assert sellers[8].startswith("insert into landing._load_runs")
-    assert sellers[9] == "commit"
+    assert sellers[7] == "set local default_statistics_target = 10"
+    assert sellers[8] == "analyze landing.sellers (seller_id, _ingest_date)"
+    assert sellers[9].startswith("insert into landing._load_runs")
+    assert sellers[10] == "commit"
 
 
 def _put(s3: S3Server, bucket: str, key: str, data: bytes) -> None:

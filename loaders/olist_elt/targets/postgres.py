@@ -148,8 +148,12 @@ class PostgresTarget(Target):
             self.execute(f"alter table {relation}\n{drops}")
             # Planner statistics for the new rows, committed with them: without them
             # PostgreSQL plans dbt's queries on the staging views for a near-empty table
-            # (one relationships test on the real set: 12.9 s before, 0.04 s after).
-            self.execute(f"analyze {relation}")
+            # (one relationships test on the real set: 12.9 s before, 0.04 s after). Only
+            # the key columns, which staging partitions and joins on, from a 3,000-row
+            # sample (statistics target 10): row counts and key uniqueness are what the
+            # plans need, and this keeps the step to a few milliseconds a table.
+            self.execute("set local default_statistics_target = 10")
+            self.execute(f"analyze {relation} ({', '.join(map(ident, analyzed_columns(job)))})")
             if self.dry_run:
                 loaded = Loaded(rows_read=None, rows_loaded=None, checksum=None)
             else:
@@ -179,3 +183,10 @@ class PostgresTarget(Target):
                 f"PostgreSQL rejected {stream.source_file.uri} for table {job.table}: "
                 f"{short_engine_message(exc)}"
             ) from exc
+
+
+def analyzed_columns(job: TableJob) -> tuple[str, ...]:
+    """The columns whose statistics the planner needs: the key and the version order."""
+    spec = job.files.spec
+    key = spec.primary_key or spec.column_names[:1]
+    return (*key, "_ingest_date")

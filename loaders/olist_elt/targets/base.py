@@ -218,10 +218,24 @@ class Target(ABC):
 
     # --- helpers for the engines -------------------------------------------------------------
 
-    def commit_with_audit(self, loaded: Loaded, audit_row_for: AuditRowFor) -> None:
+    def verify_and_commit(
+        self,
+        job: TableJob,
+        rows_read: int,
+        rows_loaded: int,
+        checksums: list[str | None],
+        audit_row_for: AuditRowFor,
+    ) -> Loaded:
+        """Compare the counts, then commit the table with its audit row (one transaction)."""
+        if self.dry_run:
+            loaded = Loaded(rows_read=None, rows_loaded=None, checksum=None)
+        else:
+            self.check_counts(job, rows_read, rows_loaded)
+            loaded = Loaded(rows_read, rows_loaded, table_checksum(job.files, checksums))
         row = audit_row_for(loaded)
         self.execute(audit.insert_sql(self.schema, row, backslash_escapes=self.backslash_escapes))
         self.execute("commit")
+        return loaded
 
     def check_counts(self, job: TableJob, rows_read: int | None, rows_loaded: int | None) -> None:
         if self.dry_run or rows_read == rows_loaded:

@@ -30,7 +30,6 @@ from olist_elt.targets.base import (
     TableJob,
     Target,
     short_engine_message,
-    table_checksum,
 )
 
 log = logging.getLogger(__name__)
@@ -137,13 +136,10 @@ class DuckDBTarget(Target):
                         f"DuckDB could not load {job.files.uri} into {job.table}: "
                         f"{short_engine_message(exc)}"
                     ) from exc
-                if self.dry_run:
-                    loaded = Loaded(rows_read=None, rows_loaded=None, checksum=None)
-                else:
-                    rows_loaded = int(result[0][0]) if result else 0
-                    self.check_counts(job, rows_read, rows_loaded)
-                    loaded = Loaded(rows_read, rows_loaded, table_checksum(job.files, checksums))
-                self.commit_with_audit(loaded, audit_row_for)
+                rows_loaded = int(result[0][0]) if result else 0
+                loaded = self.verify_and_commit(
+                    job, rows_read, rows_loaded, checksums, audit_row_for
+                )
             except BaseException:
                 self.rollback()
                 raise

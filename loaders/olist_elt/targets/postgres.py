@@ -33,7 +33,6 @@ from olist_elt.targets.base import (
     TableJob,
     Target,
     short_engine_message,
-    table_checksum,
 )
 
 log = logging.getLogger(__name__)
@@ -154,12 +153,7 @@ class PostgresTarget(Target):
             # plans need, and this keeps the step to a few milliseconds a table.
             self.execute("set local default_statistics_target = 10")
             self.execute(f"analyze {relation} ({', '.join(map(ident, analyzed_columns(job)))})")
-            if self.dry_run:
-                loaded = Loaded(rows_read=None, rows_loaded=None, checksum=None)
-            else:
-                self.check_counts(job, rows_read, rows_loaded)
-                loaded = Loaded(rows_read, rows_loaded, table_checksum(job.files, checksums))
-            self.commit_with_audit(loaded, audit_row_for)
+            loaded = self.verify_and_commit(job, rows_read, rows_loaded, checksums, audit_row_for)
         except BaseException:
             self.rollback()
             raise

@@ -38,7 +38,6 @@ from olist_elt.targets.base import (
     TableJob,
     Target,
     short_engine_message,
-    table_checksum,
 )
 
 log = logging.getLogger(__name__)
@@ -233,13 +232,8 @@ class RedshiftTarget(Target):
                     f"insert into {relation} ({columns})\nselect {columns}\nfrom {staging}"
                 )
                 self.execute(f"drop table {staging}")
-            if self.dry_run:
-                loaded = Loaded(rows_read=None, rows_loaded=None, checksum=None)
-            else:
-                rows_loaded = int(counted[0][0]) if counted else 0
-                self.check_counts(job, rows_read, rows_loaded)
-                loaded = Loaded(rows_read, rows_loaded, table_checksum(job.files, checksums))
-            self.commit_with_audit(loaded, audit_row_for)
+            rows_loaded = int(counted[0][0]) if counted else 0
+            loaded = self.verify_and_commit(job, rows_read, rows_loaded, checksums, audit_row_for)
         except BaseException:
             self.rollback()
             raise

@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 
 from dbt_cli import PROJECT_ROOT, load_json, run_dbt, write_profiles
-from dbt_fixtures import real_duckdb_build  # noqa: F401  (pytest fixture)
 from headless_chromium import Chromium, find_or_install_chromium
 from model_quality import catalog_offences, report
 
@@ -46,7 +45,7 @@ class DocsSite:
 
 @pytest.fixture(scope="module")
 def docs_site(
-    real_duckdb_build: Path,  # noqa: F811  (fixture imported above)
+    real_duckdb_build: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> DocsSite:
     """`dbt docs generate` on a copy of the session's built warehouse (real data)."""

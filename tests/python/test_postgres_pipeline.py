@@ -26,7 +26,6 @@ import duckdb
 import psycopg2
 import pytest
 
-from dbt_fixtures import real_duckdb_build  # noqa: F401  (pytest fixture)
 from olist_elt import devserver
 from olist_elt.load import load
 from olist_elt.spec import LINEAGE_COLUMNS
@@ -241,7 +240,7 @@ def _model_relations(target_path: Path) -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def duckdb_query(real_duckdb_build: Path) -> Iterator[Query]:  # noqa: F811
+def duckdb_query(real_duckdb_build: Path) -> Iterator[Query]:
     connection = duckdb.connect(str(real_duckdb_build), read_only=True)
 
     def query(sql: str) -> list[tuple[Any, ...]]:

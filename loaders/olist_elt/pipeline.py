@@ -126,7 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     if not report.ok:
         print("\nload failed; dbt build not run", file=sys.stderr)
         return 1
-    summary = dbt_build(args.target)
+    # A full load replaces raw tables, so rows may have gone: incremental models cannot see
+    # a deletion, so they are rebuilt whole whenever a table was reloaded.
+    reloaded = any(table.status == "loaded" for table in report.tables)
+    summary = dbt_build(args.target, ["--full-refresh"] if reloaded else None)
     print_build(summary)
     print(f"\ntotal {time.perf_counter() - started:.1f} s")
     if not summary.ok:

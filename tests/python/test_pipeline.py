@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 
 from dbt_fixtures import GeneratedBuild
 from olist_elt import pipeline
+from olist_elt.generate import generate
 from olist_elt.spec import OLIST_FILES
 
 pytestmark = pytest.mark.slow
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_generated_row_is_loaded(generated_duckdb_build: GeneratedBuild) -> None:
@@ -71,3 +76,36 @@ def test_run_prints_rows_tests_and_next_steps(
     assert "FAILED" not in out
     assert f"warehouse: {build.database}" in out
     assert "make dev SELECT=" in out
+
+
+def test_switching_sources_rebuilds_the_facts_whole(
+    monkeypatch: pytest.MonkeyPatch, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A full load of other files replaces raw rows; the incremental facts must follow."""
+    database = tmp_path / "olist.duckdb"
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "profiles.yml").write_text(
+        (PROJECT_ROOT / "profiles.yml.example").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    monkeypatch.setenv("OLIST_DUCKDB_PATH", str(database))
+    monkeypatch.setenv("DBT_PROFILES_DIR", str(profiles))
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    orders = {}
+    for seed in (1, 2):
+        folder = tmp_path / f"seed{seed}"
+        rows = generate(folder, scale=0.005, seed=seed)
+        orders[seed] = rows["olist_orders_dataset.csv"]
+        assert pipeline.main(["--target", "duckdb", "--source", str(folder)]) == 0
+        capsys.readouterr()
+    with duckdb.connect(str(database)) as con:
+        fct_order_ids = {
+            row[0]
+            for row in con.execute("select order_id from analytics_marts.fct_orders").fetchall()
+        }
+        raw_order_ids = {
+            row[0] for row in con.execute("select order_id from raw_olist.orders").fetchall()
+        }
+    assert len(raw_order_ids) == orders[2]
+    assert fct_order_ids == raw_order_ids

@@ -54,8 +54,13 @@ DAILY_EXCLUDE = ("resource_type:unit_test",)
 
 
 def daily_selection(tables: Sequence[str]) -> list[str]:
-    """dbt --select arguments: everything downstream of these raw tables."""
-    return [f"source:{SOURCE_NAME}.{table}+" for table in sorted(set(tables))]
+    """dbt --select arguments: everything downstream of these raw tables, and the seeds.
+
+    Seeds are reference data the marts join; they are tiny and idempotent to reload, and a
+    warehouse brought up from drops alone has them only if the daily build loads them.
+    """
+    downstream = [f"source:{SOURCE_NAME}.{table}+" for table in sorted(set(tables))]
+    return [*downstream, "resource_type:seed"]
 
 
 @dataclass

@@ -468,7 +468,12 @@ def compiled_nodes(target_path: Path) -> list[dict]:
     manifest = json.loads((target_path / "manifest.json").read_text())
     run_results = json.loads((target_path / "run_results.json").read_text())
     compiled_ids = {result["unique_id"] for result in run_results["results"]}
-    return [manifest["nodes"][unique_id] for unique_id in sorted(compiled_ids)]
+    # dbt compile lists seeds among its results too, but a seed has no SQL to compile.
+    return [
+        manifest["nodes"][unique_id]
+        for unique_id in sorted(compiled_ids)
+        if manifest["nodes"][unique_id]["resource_type"] in COMPILED_RESOURCE_TYPES
+    ]
 
 
 def expected_node_ids(target_path: Path) -> set[str]:

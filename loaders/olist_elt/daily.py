@@ -38,7 +38,7 @@ from olist_elt.drop_load import load_drops, select_drops
 from olist_elt.drops import Drop, list_drops, parse_day
 from olist_elt.errors import ConfigError, LoadError
 from olist_elt.load import LoadReport
-from olist_elt.pipeline import PROJECT_ROOT, BuildSummary
+from olist_elt.pipeline import PROJECT_ROOT, BuildSummary, node_results
 from olist_elt.profiles import read_target
 from olist_elt.sources import TableFiles
 from olist_elt.spec import DEFAULT_RAW_SCHEMA, OLIST_FILES
@@ -152,25 +152,14 @@ class DbtSession:
             args.append("--full-refresh")
         clock = time.perf_counter()
         result = self._runner().invoke(args)
-        summary = BuildSummary(ok=result.success, seconds=time.perf_counter() - clock)
-        stats = DbtStats(summary)
-        for node_result in getattr(result.result, "results", None) or []:
+        stats = DbtStats(BuildSummary.from_result(result, time.perf_counter() - clock))
+        for node_result in node_results(result):
             resource_type = str(node_result.node.resource_type)
-            status = str(node_result.status)
-            summary.counts[(resource_type, status)] += 1
             stats.seconds_by_type[resource_type] = (
                 stats.seconds_by_type.get(resource_type, 0.0) + node_result.execution_time
             )
             stats.nodes_by_type[resource_type] = stats.nodes_by_type.get(resource_type, 0) + 1
             stats.node_seconds[node_result.node.unique_id] = node_result.execution_time
-            if status in {"error", "fail"}:
-                message = (node_result.message or "").strip().splitlines()
-                summary.failures.append(
-                    f"{resource_type} {node_result.node.name}: {status}"
-                    + (f" ({message[0]})" if message else "")
-                )
-        if result.exception is not None:
-            summary.failures.append(f"dbt: {result.exception}")
         return stats
 
 

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from olist_elt.generate import generate
 from olist_elt.load import LoadReport, load
@@ -33,6 +34,24 @@ class BuildSummary:
     seconds: float
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_result(cls, result: Any, seconds: float) -> BuildSummary:
+        """Count what a dbtRunner invocation did, by resource type and status."""
+        summary = cls(ok=result.success, seconds=seconds)
+        for node_result in node_results(result):
+            resource_type = str(node_result.node.resource_type)
+            status = str(node_result.status)
+            summary.counts[(resource_type, status)] += 1
+            if status in {"error", "fail"}:
+                message = (node_result.message or "").strip().splitlines()
+                summary.failures.append(
+                    f"{resource_type} {node_result.node.name}: {status}"
+                    + (f" ({message[0]})" if message else "")
+                )
+        if result.exception is not None:
+            summary.failures.append(f"dbt: {result.exception}")
+        return summary
 
     def count(self, resource_type: str, status: str | None = None) -> int:
         return sum(
@@ -70,16 +89,12 @@ def dbt_build(target: str | None, extra_args: list[str] | None = None) -> BuildS
     args += extra_args or []
     started = time.perf_counter()
     result = dbtRunner().invoke(args)
-    summary = BuildSummary(ok=result.success, seconds=time.perf_counter() - started)
-    for node_result in getattr(result.result, "results", None) or []:
-        resource_type = str(node_result.node.resource_type)
-        status = str(node_result.status)
-        summary.counts[(resource_type, status)] += 1
-        if status in {"error", "fail"}:
-            summary.failures.append(f"{resource_type} {node_result.node.name}: {status}")
-    if result.exception is not None:
-        summary.failures.append(f"dbt: {result.exception}")
-    return summary
+    return BuildSummary.from_result(result, time.perf_counter() - started)
+
+
+def node_results(result: Any) -> list[Any]:
+    """The per-node results of a dbtRunner invocation (none when dbt failed early)."""
+    return list(getattr(result.result, "results", None) or [])
 
 
 def print_load(report: LoadReport) -> None:

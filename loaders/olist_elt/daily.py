@@ -5,13 +5,18 @@
     olist-daily --drops data/drops --from 2018-08-01 --to 2018-08-31   # a backfill
 
 For each drop date, oldest first: append the drop to the raw tables (olist_elt.drop_load),
-then one in-process `dbt build` of everything downstream of the raw tables that received
-rows: the staging and intermediate views (recreated: cheap, and a first run or a deploy
-needs them), the customers snapshot, dim_customers_history, the incremental facts and every
-table built on them, with the data tests of the tables and the snapshot. dbt orders the
-nodes (snapshot and dimensions before the facts that join them). Tests that read only
-views and raw tables are left to the full `dbt build`: on views they recompute staging
-over the whole history, every day, to check rows the tables' tests see again.
+then one in-process `dbt build` of the tables downstream of the raw tables that received
+rows: the incremental staging tables, the customers snapshot, the address periods,
+dim_customers_history, the incremental facts and every table built on them. dbt orders the
+nodes (snapshot and dimensions before the facts that join them). Views and seeds change
+only when the project does: a daily run creates the ones missing from the warehouse, and
+`--deploy` (or a full `dbt build`) recreates them all.
+
+The daily build runs the data tests that guard what a day's rows can break, on the tables
+it rebuilt (DAILY_TEST_KINDS: keys, relationships, row counts against staging, the address
+history's intervals, and singular tests tagged `daily`). The other tests (column values,
+ranges, reconciliations) check logic more than new data: they run with every full
+`dbt build` (olist-run, CI, a deploy) and with `--all-tests`.
 
 Day by day on purpose: the snapshot sees one state per run, so a backfill run as one build
 would record only the last of several moves of a customer (dim_customers_history and the
@@ -24,6 +29,8 @@ Exit status: 0 when every load and build succeeded, 1 otherwise, 2 for a wrong o
 from __future__ import annotations
 
 import argparse
+import functools
+import gc
 import logging
 import sys
 import time
@@ -49,18 +56,115 @@ log = logging.getLogger("olist_elt.daily")
 __all__ = ["DailyRun", "DailyStep", "DbtSession", "daily_selection", "run_daily"]
 
 SOURCE_NAME = "olist"  # the dbt source of the raw tables (models/staging/olist/_olist__sources.yml)
-# Unit tests check logic, not data: they run with the full `dbt build`.
-DAILY_EXCLUDE = ("resource_type:unit_test",)
+# Data tests that the daily build runs on the tables it rebuilds (see the module docstring).
+DAILY_TEST_KINDS = frozenset(
+    {
+        "unique",
+        "unique_combination_of_columns",
+        "relationships",
+        "equal_rowcount",
+        "valid_intervals_are_contiguous",
+    }
+)
+DAILY_TAG = "daily"  # a test with this tag (or of a model with it) runs in every daily build
+INCREMENTAL_TYPES = ("incremental", "snapshot")  # what a daily run updates in place
+VIEWS_BIND_TO_TABLES = ("postgres",)  # adapters whose views are dropped with their tables
 
 
-def daily_selection(tables: Sequence[str]) -> list[str]:
-    """dbt --select arguments: everything downstream of these raw tables, and the seeds.
+def daily_selection(
+    manifest: Any,
+    tables: Sequence[str],
+    missing: Callable[[Sequence[tuple[str, str]]], set[tuple[str, str]]],
+    *,
+    deploy: bool = False,
+    tests: str = "daily",
+    full_refresh: bool = False,
+) -> list[str]:
+    """The node names of the daily build after these raw tables received rows.
 
-    Seeds are reference data the marts join; they are tiny and idempotent to reload, and a
-    warehouse brought up from drops alone has them only if the daily build loads them.
+    Built: the models and snapshots downstream of the tables, except what changes only with
+    the project (views, seeds, tables no source feeds, such as the calendar); whatever
+    `missing` reports absent from the warehouse ((schema, name) pairs, lower case); with
+    ``deploy``, everything that changes only with the project; on PostgreSQL, the views
+    that read a table the build replaces (see VIEWS_BIND_TO_TABLES). Tested: the data tests of
+    what is built, those of DAILY_TEST_KINDS on incremental tables and those tagged
+    `daily` (``tests="daily"``), all of them (``"all"``) or none (``"none"``).
     """
-    downstream = [f"source:{SOURCE_NAME}.{table}+" for table in sorted(set(tables))]
-    return [*downstream, "resource_type:seed"]
+    nodes = manifest.nodes
+    children: dict[str, set[str]] = {}
+    for unique_id, node in nodes.items():
+        for parent in getattr(node.depends_on, "nodes", ()):  # seeds depend on macros only
+            children.setdefault(parent, set()).add(unique_id)
+    prefix = f"source.{manifest_project(manifest)}.{SOURCE_NAME}."
+    changed = _descendants(children, [prefix + table for table in tables])
+    fed_by_sources = _descendants(children, list(manifest.sources))
+
+    def materialization(unique_id: str) -> str:
+        node = nodes[unique_id]
+        return "seed" if str(node.resource_type) == "seed" else node.config.materialized
+
+    buildable = {
+        unique_id
+        for unique_id, node in nodes.items()
+        if str(node.resource_type) in ("model", "snapshot", "seed")
+        and materialization(unique_id) != "ephemeral"
+    }
+    deployed = {
+        unique_id
+        for unique_id in buildable
+        if materialization(unique_id) in ("view", "seed") or unique_id not in fed_by_sources
+    }
+    relation_of = {u: (nodes[u].schema.lower(), nodes[u].alias.lower()) for u in buildable}
+    absent = missing(sorted(set(relation_of.values())))
+    built = (changed & buildable - deployed) | {u for u in buildable if relation_of[u] in absent}
+    if deploy:
+        built |= deployed
+    if manifest.metadata.adapter_type in VIEWS_BIND_TO_TABLES:
+        # dbt replaces a table by renaming a new one in and dropping the old one with
+        # `cascade`: there, that drops the views that read it, so they are built again.
+        replaced = ("table", "incremental") if full_refresh else ("table",)
+        stack = [u for u in built if materialization(u) in replaced]
+        while stack:
+            for child in children.get(stack.pop(), ()):
+                if child in buildable and materialization(child) == "view" and child not in built:
+                    built.add(child)
+                    stack.append(child)
+    selected = set(built)
+    if tests != "none":
+        for unique_id, node in nodes.items():
+            if str(node.resource_type) != "test":
+                continue
+            # a generic test belongs to the node it is declared on, a singular test to
+            # every node it reads
+            attached = getattr(node, "attached_node", None)
+            owners = {attached} if attached else set(node.depends_on.nodes) & set(nodes)
+            if not owners & built:
+                continue
+            metadata = getattr(node, "test_metadata", None)  # None for a singular test
+            kind = metadata.name if metadata else None
+            incremental = any(materialization(owner) in INCREMENTAL_TYPES for owner in owners)
+            tagged = DAILY_TAG in node.tags or any(DAILY_TAG in nodes[o].tags for o in owners)
+            if (
+                tests == "all"
+                or tagged
+                or (kind in DAILY_TEST_KINDS and incremental and owners <= built)
+            ):
+                selected.add(unique_id)
+    return sorted(nodes[unique_id].name for unique_id in selected)
+
+
+def _descendants(children: dict[str, set[str]], roots: Sequence[str]) -> set[str]:
+    stack, found = list(roots), set()
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
+
+
+def manifest_project(manifest: Any) -> str:
+    return next(iter(manifest.sources.values())).package_name
 
 
 @dataclass
@@ -122,30 +226,30 @@ class DbtSession:
         if not result.success or result.result is None:
             raise ConfigError(f"dbt parse failed: {result.exception}")
         self._manifest = result.result
+        # The manifest is hundreds of thousands of long-lived objects that every full
+        # garbage collection would walk again, many times a build (about a tenth of a daily
+        # build's CPU at scale 1). Frozen, the collector leaves them alone.
+        gc.collect()
+        gc.freeze()
 
-    def tests_on_views_only(self) -> list[str]:
-        """Names of the data tests whose every parent is a view or a source."""
+    @property
+    def manifest(self) -> Any:
         if self._manifest is None:
             self.parse()
-        nodes = self._manifest.nodes
-        views = {
-            unique_id
-            for unique_id, node in nodes.items()
-            if str(node.resource_type) == "model" and node.config.materialized == "view"
-        }
-        return sorted(
-            node.name
-            for node in nodes.values()
-            if str(node.resource_type) == "test"
-            and all(p in views or p.startswith("source.") for p in node.depends_on.nodes)
-        )
+        return self._manifest
 
     def build(
-        self, select: Sequence[str], exclude: Sequence[str] = (), full_refresh: bool = False
+        self,
+        select: Sequence[str],
+        exclude: Sequence[str] = (),
+        full_refresh: bool = False,
+        exact: bool = False,
     ) -> DbtStats:
         if self._manifest is None:
             self.parse()
         args = ["build", *self.common, *self.build_flags, "--select", *select]
+        if exact:  # the selection names every node: no test comes in with its model
+            args += ["--indirect-selection", "empty"]
         if exclude:
             args += ["--exclude", *exclude]
         if full_refresh:
@@ -202,7 +306,8 @@ def run_daily(
     force: bool = False,
     full_refresh: bool = False,
     single_build: bool = False,
-    run_tests: bool = True,
+    tests: str = "daily",
+    deploy: bool = False,
     keep_going: bool = False,
     endpoint_url: str | None = None,
     session: DbtSession | None = None,
@@ -213,13 +318,24 @@ def run_daily(
     A date whose files were all loaded before (``pending``, or unchanged files) gets no
     build; when the whole run loaded nothing, one build downstream of every raw table
     catches up (a retry after a failed build). Stops after the first failed date unless
-    ``keep_going``. Raises ConfigError or LoadError when nothing can be tried.
+    ``keep_going``. ``tests`` and ``deploy``: see daily_selection. Raises ConfigError or
+    LoadError when nothing can be tried.
     """
     clock = time.perf_counter()
     session = session or DbtSession(profiles_dir=profiles_dir, target=target)
-    exclude = [*DAILY_EXCLUDE, *session.tests_on_views_only()]
-    if not run_tests:
-        exclude.append("resource_type:test")
+
+    def build(tables: Sequence[str]) -> DbtStats:
+        missing = functools.partial(_missing_relations, target, profiles_dir, schema)
+        select = daily_selection(
+            session.manifest,
+            tables,
+            missing,
+            deploy=deploy,
+            tests=tests,
+            full_refresh=full_refresh,
+        )
+        return session.build(select, full_refresh=full_refresh, exact=True)
+
     drops = select_drops(list_drops(drops_root, endpoint_url), dates, date_from, date_to)
     if pending:
         drops = _pending_drops(drops, target, profiles_dir, schema)
@@ -237,7 +353,7 @@ def run_daily(
     for batch in batches:
         step = _load_step(drops_root, batch, options)
         if step.tables:
-            step.dbt = session.build(daily_selection(step.tables), exclude, full_refresh)
+            step.dbt = build(step.tables)
         run.steps.append(step)
         if on_step is not None:
             on_step(step)
@@ -246,12 +362,28 @@ def run_daily(
     if run.ok and not any(step.tables for step in run.steps):
         step = DailyStep(days=(), reports=[], load_seconds=0.0, tables=())
         everything = [spec.table for spec in OLIST_FILES]
-        step.dbt = session.build(daily_selection(everything), exclude, full_refresh)
+        step.dbt = build(everything)
         run.steps.append(step)
         if on_step is not None:
             on_step(step)
     run.seconds = time.perf_counter() - clock
     return run
+
+
+def _missing_relations(
+    target: str | None,
+    profiles_dir: str | None,
+    schema: str,
+    relations: Sequence[tuple[str, str]],
+) -> set[tuple[str, str]]:
+    """The (schema, name) pairs of ``relations`` that the warehouse does not hold."""
+    warehouse = make_target(read_target(profiles_dir, target), schema)
+    try:
+        warehouse.connect()
+        present = warehouse.existing_relations({name for name, _ in relations})
+    finally:
+        warehouse.close()
+    return set(relations) - present
 
 
 def _pending_drops(
@@ -353,8 +485,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--single-build", action="store_true", help="load every chosen drop, then build once"
     )
-    parser.add_argument(
+    tests = parser.add_mutually_exclusive_group()
+    tests.add_argument(
         "--skip-tests", action="store_true", help="build only; run the data tests separately"
+    )
+    tests.add_argument(
+        "--all-tests",
+        action="store_true",
+        help="run every data test of the rebuilt tables, not only the daily ones",
+    )
+    parser.add_argument(
+        "--deploy",
+        action="store_true",
+        help="also recreate every view and reload the seeds (after the project changed)",
     )
     parser.add_argument(
         "--keep-going", action="store_true", help="go on with the next date after a failure"
@@ -391,7 +534,8 @@ def main(argv: list[str] | None = None) -> int:
             force=args.force,
             full_refresh=args.full_refresh,
             single_build=args.single_build,
-            run_tests=not args.skip_tests,
+            tests="none" if args.skip_tests else "all" if args.all_tests else "daily",
+            deploy=args.deploy,
             keep_going=args.keep_going,
             endpoint_url=args.endpoint_url,
             session=DbtSession(

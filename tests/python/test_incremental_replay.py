@@ -54,7 +54,26 @@ WINDOW = 30
 LATE = 6  # position in the window of the drop loaded late
 LATE_BY = 4  # loaded after the run of day LATE + LATE_BY (lookback is 3 days)
 REPEAT = 15  # position in the window of the day run twice
-COMPARED = ("fct_order_items", "fct_orders", "dim_customers_history")
+# Every table a daily run updates in place (schema suffix, model): the incremental staging
+# tables, the incremental facts, and the address history built from them.
+COMPARED = (
+    *(
+        ("staging", f"stg_olist__{name}")
+        for name in (
+            "orders",
+            "order_items",
+            "order_payments",
+            "order_reviews",
+            "customers",
+            "products",
+            "sellers",
+            "product_category_translations",
+        )
+    ),
+    ("marts", "fct_order_items"),
+    ("marts", "fct_orders"),
+    ("marts", "dim_customers_history"),
+)
 
 PROFILE = """\
 olist_elt:
@@ -143,7 +162,7 @@ def daily(replayed: Replay, tmp_path_factory: pytest.TempPathFactory) -> DailyWa
             profiles_dir=str(profiles),
             session=session,
             keep_going=True,
-            **{"run_tests": False, **options},
+            **{"tests": "none", **options},
         )
         log.info("%s: %.1f s", label, time.perf_counter() - clock)
         failures = [
@@ -166,11 +185,11 @@ def daily(replayed: Replay, tmp_path_factory: pytest.TempPathFactory) -> DailyWa
         if position == REPEAT:
             step(f"day {day} again, reloaded", dates=[day], force=True)
     # The rest at once, with the data tests of everything it builds.
-    step("remaining drops", pending=True, single_build=True, run_tests=True)
+    step("remaining drops", pending=True, single_build=True, tests="all")
     warehouse.seconds = time.perf_counter() - clock
 
     full = warehouse.session("full_refresh").build(
-        ["+" + model for model in COMPARED],
+        ["+" + model for _, model in COMPARED],
         ["resource_type:test", "resource_type:unit_test"],
         full_refresh=True,
     )
@@ -201,10 +220,10 @@ def test_replay_covers_the_cases(daily: DailyWarehouse) -> None:
     log.info("%d daily runs in %.0f s", len(daily.runs), daily.seconds)
 
 
-@pytest.mark.parametrize("model", COMPARED)
-def test_incremental_equals_full_refresh(daily: DailyWarehouse, model: str) -> None:
-    incremental = f"analytics_marts.{model}"
-    full = f"full_refresh_marts.{model}"
+@pytest.mark.parametrize(("layer", "model"), COMPARED)
+def test_incremental_equals_full_refresh(daily: DailyWarehouse, layer: str, model: str) -> None:
+    incremental = f"analytics_{layer}.{model}"
+    full = f"full_refresh_{layer}.{model}"
     columns = [row[0] for row in daily.query(f"describe {incremental}")]
     assert columns == [row[0] for row in daily.query(f"describe {full}")], "columns differ"
     (count_incremental,) = daily.query(f"select count(*) from {incremental}")[0]
@@ -461,11 +480,11 @@ def test_incremental_equals_full_refresh_on_postgres(
         ([days[4]], {}),
     ]
     for dates, options in order:
-        run = run_daily(str(replayed.root), dates, **common, **{"run_tests": False, **options})
+        run = run_daily(str(replayed.root), dates, **common, **{"tests": "none", **options})
         failures = [f for s in run.steps if s.dbt for f in s.dbt.summary.failures]
         assert run.ok, f"daily run of {dates} on PostgreSQL failed: {failures}"
     full = session("full_refresh").build(
-        ["+" + model for model in COMPARED],
+        ["+" + model for _, model in COMPARED],
         ["resource_type:test", "resource_type:unit_test"],
         full_refresh=True,
     )
@@ -474,15 +493,15 @@ def test_incremental_equals_full_refresh_on_postgres(
     connection = psycopg2.connect(pg_server.dsn(pg_database))
     try:
         with connection.cursor() as cursor:
-            for model in COMPARED:
+            for layer, model in COMPARED:
                 counts = []
                 for left, right in (("analytics", "full_refresh"), ("full_refresh", "analytics")):
                     cursor.execute(
-                        f"select count(*) from (select * from {left}_marts.{model} except all "
-                        f"select * from {right}_marts.{model}) as only_left"
+                        f"select count(*) from (select * from {left}_{layer}.{model} except all "
+                        f"select * from {right}_{layer}.{model}) as only_left"
                     )
                     counts.append(cursor.fetchone()[0])
-                cursor.execute(f"select count(*) from analytics_marts.{model}")
+                cursor.execute(f"select count(*) from analytics_{layer}.{model}")
                 rows = cursor.fetchone()[0]
                 assert rows > 0 and counts == [0, 0], (
                     f"{model} on PostgreSQL: {rows} rows; rows only in the incremental table, "

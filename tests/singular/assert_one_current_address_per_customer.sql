@@ -1,3 +1,4 @@
+{{ config(tags=["daily"]) }}
 -- Every person of dim_customers has exactly one current row in dim_customers_history, and it
 -- holds the address dim_customers gives as current (both take the latest order's address,
 -- ties on the greatest customer_id). Each failing row names the person and what is wrong.

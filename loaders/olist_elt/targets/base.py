@@ -155,6 +155,17 @@ class Target(ABC):
         )
         return bool(rows and rows[0][0])
 
+    def existing_relations(self, schemas: set[str]) -> set[tuple[str, str]]:
+        """(schema, name), lower case, of every table and view in these schemas."""
+        if not schemas:
+            return set()
+        listed = ", ".join(self.lit(schema) for schema in sorted(schemas))
+        rows = self.execute(
+            "select lower(table_schema), lower(table_name) from information_schema.tables\n"
+            f"where lower(table_schema) in ({listed})"
+        )
+        return {(row[0], row[1]) for row in rows or []}
+
     def record(self, row: audit.AuditRow) -> None:
         """Write an audit row on its own (failed or skipped tables)."""
         self.execute(audit.insert_sql(self.schema, row, backslash_escapes=self.backslash_escapes))

@@ -1,44 +1,18 @@
--- grain: one row per calendar day, from January 1st of the first order's year to
--- December 31st of the last year any order date (purchase, promise, delivery) falls in
+-- grain: one row per calendar day from var calendar_start_date up to, not including,
+-- calendar_end_date. A fixed calendar, not one cut to the order dates: no daily load
+-- changes it, so it is built on deploys only, and
+-- assert_dim_dates_is_contiguous_and_covers_order_dates fails if the data outgrows it.
 with
 
-orders as (
-    select * from {{ ref('stg_olist__orders') }}
-),
-
--- A fixed, generous spine (dbt.date_spine needs bounds at compile time), cut below
--- to the years the data covers.
-spine as (
-    {{ dbt.date_spine(
-        'day',
-        "cast('" ~ var('dim_dates_spine_start', '2010-01-01') ~ "' as date)",
-        "cast('" ~ var('dim_dates_spine_end', '2036-01-01') ~ "' as date)",
-    ) }}
-),
-
-order_dates as (
-    select cast(purchased_at as date) as order_date from orders
-    union all
-    select estimated_delivery_date from orders
-    union all
-    select cast(delivered_to_customer_at as date) from orders
-),
-
-bounds as (
-    select
-        cast({{ dbt.date_trunc('year', 'min(order_date)') }} as date) as first_date,
-        cast({{ dbt.dateadd('year', 1, dbt.date_trunc('year', 'max(order_date)')) }} as date)
-            as after_last_date
-    from order_dates
-),
-
 days as (
-    select cast(spine.date_day as date) as date_day
-    from spine
-    inner join bounds
-        on
-            cast(spine.date_day as date) >= bounds.first_date
-            and cast(spine.date_day as date) < bounds.after_last_date
+    select cast(date_day as date) as date_day
+    from (
+        {{ dbt.date_spine(
+            'day',
+            "cast('" ~ var('calendar_start_date') ~ "' as date)",
+            "cast('" ~ var('calendar_end_date') ~ "' as date)",
+        ) }}
+    ) as spine
 ),
 
 calendar as (

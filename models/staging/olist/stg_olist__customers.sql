@@ -1,8 +1,10 @@
+{% set key_columns = ['customer_id'] %}
+{{ config(unique_key=key_columns, dist='customer_id') }}
 -- grain: one row per customer_id (one per order; customer_unique_id identifies the person)
 with
 
 source as (
-    {{ latest_version(source('olist', 'customers'), ['customer_id']) }}
+    {{ latest_version(source('olist', 'customers'), key_columns) }}
 ),
 
 renamed as (

@@ -1,8 +1,10 @@
+{% set key_columns = ['order_id', 'order_item_id'] %}
+{{ config(unique_key=key_columns, dist='order_id') }}
 -- grain: one row per order item (order_id, order_item_id)
 with
 
 source as (
-    {{ latest_version(source('olist', 'order_items'), ['order_id', 'order_item_id']) }}
+    {{ latest_version(source('olist', 'order_items'), key_columns) }}
 ),
 
 renamed as (

@@ -1,8 +1,10 @@
+{% set key_columns = ['order_id', 'payment_sequential'] %}
+{{ config(unique_key=key_columns, dist='order_id') }}
 -- grain: one row per payment (order_id, payment_sequential)
 with
 
 source as (
-    {{ latest_version(source('olist', 'order_payments'), ['order_id', 'payment_sequential']) }}
+    {{ latest_version(source('olist', 'order_payments'), key_columns) }}
 ),
 
 renamed as (

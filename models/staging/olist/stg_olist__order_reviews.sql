@@ -1,3 +1,5 @@
+{% set key_columns = ['review_id', 'order_id'] %}
+{{ config(unique_key=key_columns, dist='order_id') }}
 -- grain: one row per review of an order (review_id, order_id)
 -- The real files never repeat (review_id, order_id); a generated or corrected file might,
 -- within one load: then the latest answered wins (raw text sorts like the timestamps here).
@@ -6,7 +8,7 @@ with
 source as (
     {{ latest_version(
         source('olist', 'order_reviews'),
-        ['review_id', 'order_id'],
+        key_columns,
         tiebreakers=[
             'review_answer_timestamp desc nulls last',
             'review_creation_date desc nulls last',

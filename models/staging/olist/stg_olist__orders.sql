@@ -1,8 +1,10 @@
+{% set key_columns = ['order_id'] %}
+{{ config(unique_key=key_columns, dist='order_id') }}
 -- grain: one row per order
 with
 
 source as (
-    {{ latest_version(source('olist', 'orders'), ['order_id']) }}
+    {{ latest_version(source('olist', 'orders'), key_columns) }}
 ),
 
 renamed as (

@@ -1,10 +1,10 @@
--- grain: one row per Portuguese category name
+{{ config(unique_key=['category_name'], dist='all') }}
+-- grain: one row per Portuguese category name (the raw file's product_category_name)
 with
 
 source as (
     {{ latest_version(
-        source('olist', 'product_category_name_translation'),
-        ['product_category_name']
+        source('olist', 'product_category_name_translation'), ['product_category_name']
     ) }}
 ),
 

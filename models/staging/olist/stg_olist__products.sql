@@ -1,8 +1,10 @@
+{% set key_columns = ['product_id'] %}
+{{ config(unique_key=key_columns, dist='all') }}
 -- grain: one row per product
 with
 
 source as (
-    {{ latest_version(source('olist', 'products'), ['product_id']) }}
+    {{ latest_version(source('olist', 'products'), key_columns) }}
 ),
 
 renamed as (

@@ -1,8 +1,10 @@
+{% set key_columns = ['seller_id'] %}
+{{ config(unique_key=key_columns, dist='all') }}
 -- grain: one row per seller
 with
 
 source as (
-    {{ latest_version(source('olist', 'sellers'), ['seller_id']) }}
+    {{ latest_version(source('olist', 'sellers'), key_columns) }}
 ),
 
 renamed as (

@@ -82,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--iam-role-arn", help="Redshift: role for COPY (default: $OLIST_REDSHIFT_COPY_ROLE_ARN)"
     )
     parser.add_argument("--region", help="Redshift: the S3 bucket's region (default: $AWS_REGION)")
+    parser.add_argument(
+        "--lock-wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="when another loader holds the target, wait this long for it (default: fail at once)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every statement")
     return parser
 
@@ -146,6 +153,7 @@ def load_main(argv: list[str] | None = None) -> int:
         "iam_role_arn": args.iam_role_arn,
         "region": args.region,
         "on_table": progress,
+        "lock_wait": args.lock_wait,
     }
     try:
         if args.drops is not None:

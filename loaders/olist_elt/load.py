@@ -18,6 +18,13 @@ PostgreSQL loads two tables at a time on two connections (the server parses
 each COPY in its own backend, so this uses both cores of a small machine);
 DuckDB parallelises inside read_csv and loads one table at a time.
 
+One run at a time per target: the run first takes the target's lock (DuckDB's file lock,
+a PostgreSQL advisory lock), so a second loader fails with a clear message (or waits
+``lock_wait`` seconds), then writes its run row in the audit table (see audit.py): a run
+killed part way leaves that row ``started``, and the next run marks it ``interrupted``.
+Each table's own transaction keeps it whole, so a killed run leaves every table either
+as it was or fully loaded. ``olist_elt.faults`` names the checkpoints the crash tests use.
+
 Daily drops (``olist_elt.drop_load.load_drops``) reuse the per-table steps here with a
 report per drop whose ``ingest_date`` is set: the unchanged check then looks at that
 drop's previous load, and the target appends the day instead of replacing the table.
@@ -34,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from olist_elt import audit
+from olist_elt import audit, faults
 from olist_elt.errors import ConfigError, LoadError
 from olist_elt.profiles import read_target
 from olist_elt.sources import Source, TableFiles, open_source, sha256_files
@@ -105,12 +112,14 @@ def load(
     iam_role_arn: str | None = None,
     region: str | None = None,
     on_table: Callable[[TableResult], None] | None = None,
+    lock_wait: float = 0.0,
 ) -> LoadReport:
     """Load the files of ``source`` into ``schema`` of the profile output ``target``.
 
     Raises ConfigError for a wrong profile, target or table name (nothing loaded);
     every other problem is reported per table in the returned report.
     ``on_table`` is called with each table's result as soon as it is known.
+    ``lock_wait``: seconds to wait while another loader holds the target, then fail.
     """
     clock = time.perf_counter()
     specs = _select(tables)
@@ -130,13 +139,16 @@ def load(
         statements=warehouse.statements,
     )
     run = _Run(report, force=force, loaded_at=started, on_table=on_table)
+    warehouse.lock_wait = lock_wait
     connections = [warehouse]
     try:
         try:
             reader = open_source(source, endpoint_url)
             resolved = reader.resolve(specs)
             warehouse.connect()
+            warehouse.lock()
             warehouse.prepare()
+            warehouse.start_run(run_row(load_id, source, started))
             workers = 1 if dry_run else max(1, min(warehouse.parallel_tables, len(specs)))
             for _ in range(workers - 1):
                 connections.append(
@@ -153,6 +165,7 @@ def load(
                 run.table(warehouse, reader, spec, resolved[spec.table])
         else:
             run.in_parallel(connections, reader, specs, resolved)
+        finish_run(warehouse, load_id, report.tables)
     finally:
         for connection in connections:
             connection.close()
@@ -160,6 +173,37 @@ def load(
         report.tables.sort(key=lambda t: order[t.table])
         report.seconds = time.perf_counter() - clock
     return report
+
+
+def run_row(load_id: str, source: str, started: datetime) -> audit.AuditRow:
+    """The audit row of the run as a whole, written ``started`` before its first table."""
+    return audit.AuditRow(
+        load_id=load_id,
+        table_name=audit.RUN_TABLE,
+        source_uri=source,
+        source_bytes=None,
+        source_checksum=None,
+        source_modified_at=None,
+        rows_read=None,
+        rows_loaded=None,
+        started_at=started,
+        finished_at=None,
+        status=audit.STARTED,
+    )
+
+
+def finish_run(warehouse: Target, load_id: str, results: Sequence[TableResult]) -> None:
+    """Mark the run row finished (or failed, naming the failed tables)."""
+    failed = [r.table for r in results if r.status == audit.FAILED]
+    try:
+        warehouse.finish_run(
+            load_id,
+            audit.FAILED if failed else audit.FINISHED,
+            sum(r.rows_loaded for r in results),
+            f"{len(failed)} table(s) failed: {', '.join(failed)}" if failed else None,
+        )
+    except Exception as exc:  # the tables are committed; only the run row is stale
+        log.warning("could not mark load run %s finished: %s", load_id, exc)
 
 
 def _select(tables: Sequence[str] | None) -> list[OlistFile]:
@@ -232,6 +276,7 @@ class _Run:
     def table(
         self, warehouse: Target, reader: Source, spec: OlistFile, files: TableFiles | LoadError
     ) -> None:
+        faults.checkpoint("table.start")
         clock = time.perf_counter()
         started = _utcnow()
         if isinstance(files, LoadError):

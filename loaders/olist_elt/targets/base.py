@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, BinaryIO, ClassVar
 
-from olist_elt import audit
+from olist_elt import audit, faults
 from olist_elt.csvcheck import CsvChecker, CsvStats
 from olist_elt.errors import TargetError
 from olist_elt.profiles import TargetProfile
@@ -77,10 +77,15 @@ class Target(ABC):
         "_ingest_date": "date",
     }
 
+    # Whether the target can hold a lock for the whole run (run rows and "interrupted" need it).
+    run_lock: ClassVar[bool] = False
+
     def __init__(self, profile: TargetProfile, schema: str, *, dry_run: bool = False) -> None:
         self.profile = profile
         self.schema = schema
         self.dry_run = dry_run
+        # Seconds to wait for another loader's lock before failing (0: fail at once).
+        self.lock_wait = 0.0
         self.statements: list[str] = []
         self._connection: Any = None
         self._drop_tables_ready: set[str] = set()
@@ -159,6 +164,59 @@ class Target(ABC):
         """Write an audit row on its own (failed or skipped tables)."""
         self.execute(audit.insert_sql(self.schema, row, backslash_escapes=self.backslash_escapes))
 
+    # --- run bookkeeping: the lock and the run row (not part of the printed plan) -----------
+
+    def lock(self) -> None:
+        """Hold the target's load lock until close(); TargetError when another loader has it.
+
+        DuckDB: the database file's own lock, taken by connect(). PostgreSQL: an advisory
+        lock per schema. Redshift has neither, and does nothing here.
+        """
+        return
+
+    def _bookkeeping(self, sql: str) -> list[tuple[Any, ...]] | None:
+        log.debug("%s: %s", self.kind, sql)
+        return self._run(sql)
+
+    def start_run(self, row: audit.AuditRow) -> list[str]:
+        """Write the run row (status ``started``), first marking as ``interrupted`` the runs
+        that started and never finished (their process died: we hold the lock, so none of
+        them is still running). Returns the ids of those interrupted runs."""
+        if self.dry_run or not self.run_lock:
+            return []
+        rows = self._bookkeeping(audit.unfinished_runs_sql(self.schema))
+        interrupted = [str(r[0]) for r in rows or []]
+        if interrupted:
+            log.warning(
+                "earlier load run(s) %s never finished (killed or crashed): marked interrupted "
+                "in %s; tables they did not commit keep their previous contents",
+                ", ".join(interrupted),
+                self.relation(audit.AUDIT_TABLE),
+            )
+            self._bookkeeping(audit.mark_interrupted_sql(self.schema, row.load_id))
+        self._bookkeeping(
+            audit.insert_sql(self.schema, row, backslash_escapes=self.backslash_escapes)
+        )
+        faults.checkpoint("run.started")
+        return interrupted
+
+    def finish_run(
+        self, load_id: str, status: str, rows_loaded: int, error: str | None = None
+    ) -> None:
+        if self.dry_run or not self.run_lock or self._connection is None:
+            return
+        faults.checkpoint("run.finishing")
+        self._bookkeeping(
+            audit.finish_run_sql(
+                self.schema,
+                load_id,
+                status,
+                rows_loaded,
+                error,
+                backslash_escapes=self.backslash_escapes,
+            )
+        )
+
     @abstractmethod
     def load_table(self, job: TableJob, audit_row_for: AuditRowFor) -> Loaded:
         """Replace the table's contents (a drop: that day's rows) atomically; raise LoadError."""
@@ -232,9 +290,12 @@ class Target(ABC):
         else:
             self.check_counts(job, rows_read, rows_loaded)
             loaded = Loaded(rows_read, rows_loaded, table_checksum(job.files, checksums))
+        faults.checkpoint("table.copied")
         row = audit_row_for(loaded)
         self.execute(audit.insert_sql(self.schema, row, backslash_escapes=self.backslash_escapes))
+        faults.checkpoint("table.audit")
         self.execute("commit")
+        faults.checkpoint("table.committed")
         return loaded
 
     def check_counts(self, job: TableJob, rows_read: int | None, rows_loaded: int | None) -> None:
@@ -298,6 +359,7 @@ class CheckedStream:
         for chunk in text:
             self.checker.feed(chunk)
             yield chunk
+            faults.checkpoint("stream.chunk")
         self.stats = self.checker.finish()
 
     def __iter__(self) -> Iterator[bytes]:

@@ -7,19 +7,28 @@ during that same pass (DuckDB cannot reach S3 here: no httpfs), then read locall
 Atomicity: ``create or replace table ... as select ... from read_csv(...)`` inside
 one transaction with the audit row. DuckDB views bind to table names when queried,
 so dbt's staging views keep working across the replace; a failure rolls back to
-the previous table. A daily drop (``job.ingest_date``) instead deletes that day's rows
-and inserts the file's, in the same kind of transaction.
+the previous table.
+
+One writer: DuckDB locks the database file for the process that opens it, so a second
+loader (or a dbt run, or a notebook) on the same file fails to connect; the error says
+which process holds it (``lock_wait`` retries for a while first).
+
+A daily drop (``job.ingest_date``) instead deletes that day's rows and inserts the
+file's, in the same kind of transaction.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from olist_elt import faults
 from olist_elt.errors import LoadError, TargetError
 from olist_elt.sources import LocalSource, SourceFile
 from olist_elt.sql import ident, literal
@@ -33,6 +42,9 @@ from olist_elt.targets.base import (
 )
 
 log = logging.getLogger(__name__)
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
+LOCK_RETRY_SECONDS = 0.2
 
 
 def read_csv_sql(paths: str | Sequence[str], gzip: bool, columns: Sequence[str]) -> str:
@@ -51,6 +63,7 @@ def read_csv_sql(paths: str | Sequence[str], gzip: bool, columns: Sequence[str])
 
 class DuckDBTarget(Target):
     kind = "duckdb"
+    run_lock = True  # the file lock, held from connect() to close()
     text_type = "varchar"
     lineage_types: ClassVar[dict[str, str]] = {
         "_source_file": "varchar",
@@ -67,11 +80,35 @@ class DuckDBTarget(Target):
         import duckdb
 
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            return duckdb.connect(self.path)
-        except duckdb.Error as exc:
-            raise TargetError(f"cannot open DuckDB database {self.path}: {exc}") from exc
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise TargetError(
+                    f"cannot create the folder of DuckDB database {self.path}: {exc.strerror}"
+                ) from None
+        deadline = time.monotonic() + self.lock_wait
+        while True:
+            try:
+                return duckdb.connect(self.path)
+            except duckdb.Error as exc:
+                holder = _LOCK_HOLDER.search(str(exc))
+                if holder is None:
+                    raise TargetError(
+                        f"cannot open DuckDB database {self.path}: {short_engine_message(exc)}"
+                    ) from None
+                if time.monotonic() >= deadline:
+                    waited = f" after waiting {self.lock_wait:g} s" if self.lock_wait else ""
+                    raise TargetError(
+                        f"DuckDB database {self.path} is in use by another process (PID "
+                        f"{holder['pid']}, {Path(holder['program']).name}){waited}: DuckDB "
+                        "allows one writing process, so another olist-load, dbt run or "
+                        "notebook must finish first (--lock-wait SECONDS waits for it); "
+                        "nothing was loaded"
+                    ) from None
+                time.sleep(LOCK_RETRY_SECONDS)
+
+    def lock(self) -> None:
+        faults.checkpoint("run.locked")  # connect() took the file lock
 
     def _run(self, sql: str) -> list[tuple[Any, ...]] | None:
         cursor = self._connection.execute(sql)
@@ -125,6 +162,7 @@ class DuckDBTarget(Target):
                 try:
                     if job.ingest_date is None:
                         result = self.execute(f"create or replace table {relation} as\n{selects}")
+                        faults.checkpoint("table.swap")
                     else:
                         self.execute(self.delete_drop_sql(job))
                         columns = ", ".join(ident(n) for n, _ in self.raw_columns(job))

@@ -1,9 +1,11 @@
 """Named checkpoints of a load, where the crash tests kill the loader.
 
 ``OLIST_FAULT_KILL_AT=<checkpoint>:<n>`` makes the process SIGKILL itself the n-th time
-it reaches that checkpoint (n defaults to 1). Without the variable, ``checkpoint`` is a
-function that does nothing: the variable is read once, at import, so a normal load pays
-one empty call per checkpoint (a handful per table, one per streamed 1 MiB chunk).
+it reaches that checkpoint (n defaults to 1); ``OLIST_FAULT_PAUSE_AT=<checkpoint>:<n>:<s>``
+makes it sleep s seconds there instead (to hold a run open while another starts).
+Without them, ``checkpoint`` is a function that does nothing: the variables are read once,
+at import, so a normal load pays one empty call per checkpoint (a handful per table, one
+per streamed 1 MiB chunk).
 
 Checkpoints (see load.py and the targets):
 
@@ -24,17 +26,25 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
+import time
+from collections.abc import Callable
 
 ENV = "OLIST_FAULT_KILL_AT"
+PAUSE_ENV = "OLIST_FAULT_PAUSE_AT"
 
-__all__ = ["ENV", "checkpoint"]
+__all__ = ["ENV", "PAUSE_ENV", "checkpoint"]
 
 
 def _noop(name: str) -> None:
     """Inert checkpoint (the variable is not set)."""
 
 
-def _armed(target: str, count: int):  # type: ignore[no-untyped-def]
+def _kill() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _armed(target: str, count: int, act: Callable[[], None]) -> Callable[[str], None]:
     seen = 0
 
     def checkpoint(name: str) -> None:
@@ -43,16 +53,24 @@ def _armed(target: str, count: int):  # type: ignore[no-untyped-def]
             return
         seen += 1
         if seen == count:
-            os.kill(os.getpid(), signal.SIGKILL)
+            act()
 
     return checkpoint
 
 
-def _from_env(value: str | None):  # type: ignore[no-untyped-def]
-    if not value:
-        return _noop
-    name, _, count = value.partition(":")
-    return _armed(name.strip(), int(count or 1))
+def _from_env(kill: str | None, pause: str | None) -> Callable[[str], None]:
+    if kill:
+        name, _, count = kill.partition(":")
+        return _armed(name.strip(), int(count or 1), _kill)
+    if pause:
+        name, count, seconds = [*pause.split(":"), "1", "1"][:3]
+
+        def sleep() -> None:
+            print(f"olist-load: paused at {name} for {seconds} s", file=sys.stderr, flush=True)
+            time.sleep(float(seconds))
+
+        return _armed(name.strip(), int(count or 1), sleep)
+    return _noop
 
 
-checkpoint = _from_env(os.environ.get(ENV))
+checkpoint = _from_env(os.environ.get(ENV), os.environ.get(PAUSE_ENV))

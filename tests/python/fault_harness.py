@@ -158,9 +158,13 @@ def engine_warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Warehous
 @dataclass
 class FaultSummary:
     lines: list[str] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
 
     def add(self, line: str) -> None:
         self.lines.append(line)
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.counts[what] += n
 
 
 _SUMMARY = FaultSummary()
@@ -172,7 +176,9 @@ def fault_summary() -> Iterator[FaultSummary]:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if _SUMMARY.lines:
+    if _SUMMARY.lines or _SUMMARY.counts:
         terminalreporter.section("fault and bad-input figures")
         for line in _SUMMARY.lines:
             terminalreporter.write_line(line)
+        for what, n in sorted(_SUMMARY.counts.items()):
+            terminalreporter.write_line(f"{what}: {n}")

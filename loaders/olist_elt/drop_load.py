@@ -27,7 +27,7 @@ from datetime import date
 
 from olist_elt import audit
 from olist_elt.drops import Drop, list_drops
-from olist_elt.errors import MissingFileError, SourceError
+from olist_elt.errors import LoadError, MissingFileError, SourceError
 from olist_elt.load import (
     LoadReport,
     TableResult,
@@ -37,6 +37,7 @@ from olist_elt.load import (
     finish_run,
     new_load_id,
     run_row,
+    setup_error,
 )
 from olist_elt.profiles import read_target
 from olist_elt.sources import TableFiles
@@ -92,10 +93,15 @@ def load_drops(
     reports: list[LoadReport] = []
     warehouse.lock_wait = lock_wait
     try:
-        warehouse.connect()
-        warehouse.lock()
-        warehouse.prepare()
-        warehouse.start_run(run_row(run_id, drops_root, started))
+        try:
+            warehouse.connect()
+            warehouse.lock()
+            warehouse.prepare()
+            warehouse.start_run(run_row(run_id, drops_root, started))
+        except LoadError:
+            raise
+        except Exception as exc:
+            raise setup_error(warehouse, exc) from exc
         # What the audit says is loaded; a dry run cannot ask, so it assumes nothing is.
         loaded = None if dry_run else _Loaded(warehouse)
         first_statement = 0

@@ -42,12 +42,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from olist_elt import audit, faults
-from olist_elt.errors import ConfigError, LoadError
+from olist_elt.errors import ConfigError, LoadError, TargetError
 from olist_elt.profiles import read_target
 from olist_elt.sources import Source, TableFiles, open_source, sha256_files
 from olist_elt.spec import DEFAULT_RAW_SCHEMA, LINEAGE_COLUMNS, OLIST_FILES, OlistFile, by_table
 from olist_elt.targets import make_target
-from olist_elt.targets.base import Loaded, TableJob, Target
+from olist_elt.targets.base import Loaded, TableJob, Target, short_engine_message
 
 log = logging.getLogger(__name__)
 
@@ -155,10 +155,11 @@ def load(
                     make_target(profile, schema, iam_role_arn=iam_role_arn, region=region)
                 )
                 connections[-1].connect()
-        except LoadError as exc:  # no source listing or no warehouse: every table fails
-            log.error("%s", exc)
+        except Exception as exc:  # no source listing or no warehouse: every table fails
+            error = exc if isinstance(exc, LoadError) else setup_error(warehouse, exc)
+            log.error("%s", error)
             for spec in specs:
-                run.finish(TableResult(table=spec.table, error=str(exc)), record=False)
+                run.finish(TableResult(table=spec.table, error=str(error)), record=False)
             return report
         if len(connections) == 1:
             for spec in specs:
@@ -173,6 +174,14 @@ def load(
         report.tables.sort(key=lambda t: order[t.table])
         report.seconds = time.perf_counter() - clock
     return report
+
+
+def setup_error(warehouse: Target, exc: Exception) -> TargetError:
+    """The engine refused the run's first statements (read-only database, disk full...)."""
+    return TargetError(
+        f"{warehouse.kind} refused to prepare schema {warehouse.schema} for the load: "
+        f"{short_engine_message(exc)}; nothing was loaded"
+    )
 
 
 def run_row(load_id: str, source: str, started: datetime) -> audit.AuditRow:

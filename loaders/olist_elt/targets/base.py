@@ -294,7 +294,13 @@ class Target(ABC):
         row = audit_row_for(loaded)
         self.execute(audit.insert_sql(self.schema, row, backslash_escapes=self.backslash_escapes))
         faults.checkpoint("table.audit")
-        self.execute("commit")
+        try:
+            self.execute("commit")
+        except Exception as exc:  # disk full, read-only file...: the transaction is lost
+            raise TargetError(
+                f"{self.kind} could not commit table {job.table} from {job.files.uri}: "
+                f"{short_engine_message(exc)}; the previous contents are kept"
+            ) from exc
         faults.checkpoint("table.committed")
         return loaded
 

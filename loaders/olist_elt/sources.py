@@ -126,10 +126,13 @@ class Source(ABC):
     def iter_raw(self, source_file: SourceFile) -> Iterator[bytes]:
         """The file's bytes as stored (still gzip-compressed for .gz), in chunks."""
 
+    # Names of the folders (S3: common prefixes) directly in the source, seen by list_files.
+    folders: tuple[str, ...] = ()
+
     def resolve(self, specs: Iterable[OlistFile]) -> dict[str, TableFiles | SourceError]:
         """Match the listing against the spec: each table's files, or why there are none."""
         listing = self.list_files()
-        return {spec.table: _match(spec, listing, self.uri) for spec in specs}
+        return {spec.table: _match(spec, listing, self.uri, self.folders) for spec in specs}
 
     def iter_text(self, source_file: SourceFile) -> Iterator[bytes]:
         """The file's CSV bytes (decompressed when .gz), in chunks."""
@@ -137,7 +140,9 @@ class Source(ABC):
         return decompressed(raw, source_file.uri) if source_file.gzip else raw
 
 
-def _match(spec: OlistFile, listing: Sequence[SourceFile], where: str) -> TableFiles | SourceError:
+def _match(
+    spec: OlistFile, listing: Sequence[SourceFile], where: str, folders: Sequence[str] = ()
+) -> TableFiles | SourceError:
     pattern = re.compile(rf"^{re.escape(spec.stem)}(?:_part(\d+))?\.csv(\.gz)?$")
     whole: list[SourceFile] = []
     parts: list[tuple[int, SourceFile]] = []
@@ -148,6 +153,11 @@ def _match(spec: OlistFile, listing: Sequence[SourceFile], where: str) -> TableF
             else:
                 parts.append((int(match.group(1)), source_file))
     names = ", ".join(sorted(f.name for f in whole + [p for _, p in parts]))
+    if not whole and not parts and (named := [f for f in folders if pattern.match(f)]):
+        return SourceError(
+            f"{where.rstrip('/')}/{named[0]}/ is a folder, not a file: expected {spec.file_name} "
+            f"(or .gz, or parts) as a file directly in {where}"
+        )
     if not whole and not parts:
         return MissingFileError(
             f"missing file for table {spec.table}: expected {spec.file_name} or "
@@ -209,9 +219,11 @@ class LocalSource(Source):
     def list_files(self) -> list[SourceFile]:
         if not self.folder.is_dir():
             raise SourceError(f"source folder not found: {self.folder}")
-        files = []
+        files, folders = [], []
         with os.scandir(self.folder) as entries:
             for entry in entries:
+                if entry.is_dir():
+                    folders.append(entry.name)
                 if not entry.is_file():  # follows symlinks, like the files themselves
                     continue
                 stat = entry.stat()
@@ -223,6 +235,7 @@ class LocalSource(Source):
                         modified_at=_utc(stat.st_mtime_ns),
                     )
                 )
+        self.folders = tuple(folders)
         return files
 
     def iter_raw(self, source_file: SourceFile) -> Iterator[bytes]:
@@ -295,8 +308,14 @@ class S3Source(Source):
         try:
             paginator = self.client.get_paginator("list_objects_v2")
             pages = paginator.paginate(Bucket=self.bucket, Prefix=self.prefix, **options)
+            folders = []
             for page in pages:
+                for common in page.get("CommonPrefixes", []):
+                    folders.append(common["Prefix"][len(self.prefix) :].rstrip("/"))
                 for item in page.get("Contents", []):
+                    if delimited and item["Key"].endswith("/"):  # a "folder" marker object
+                        folders.append(item["Key"][len(self.prefix) :].rstrip("/"))
+                        continue
                     key = item["Key"]
                     files.append(
                         SourceFile(
@@ -309,6 +328,8 @@ class S3Source(Source):
                     )
         except Exception as exc:
             raise s3_error(exc, "listing", self.uri, bucket=self.bucket) from None
+        if delimited:
+            self.folders = tuple(folders)
         return files
 
     def iter_raw(self, source_file: SourceFile) -> Iterator[bytes]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -398,6 +399,36 @@ def table_checksum(files: TableFiles, checksums: list[str | None]) -> str | None
     if len(checksums) == 1:
         return checksums[0]
     return combine_checksums(files.files, checksums)  # type: ignore[arg-type]
+
+
+_DUCKDB_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_DUCKDB_COLUMNS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+_POSTGRES_LINE = re.compile(r"COPY \S+, line (\d+)")
+_POSTGRES_MISSING = re.compile(r'missing data for column "([^"]+)"')
+
+
+def field_count_error(uri: str, columns: int, message: str) -> str | None:
+    """The engine's "wrong number of fields" error, said the same way for every engine.
+
+    None when ``message`` is another error. The engines quote the offending line; the
+    message does not (it can be long, and it is the file's content).
+    """
+    if (line := _DUCKDB_LINE.search(message)) and (counts := _DUCKDB_COLUMNS.search(message)):
+        found = int(counts[2])
+        return (
+            f"{uri}: line {line[1]}: expected {columns} fields (the spec's columns), found {found}"
+        )
+    line = _POSTGRES_LINE.search(message)
+    if line is None:
+        return None
+    if "extra data after last expected column" in message:
+        return f"{uri}: line {line[1]}: expected {columns} fields (the spec's columns), found more"
+    if missing := _POSTGRES_MISSING.search(message):
+        return (
+            f"{uri}: line {line[1]}: expected {columns} fields (the spec's columns), found "
+            f"fewer (no value for {missing[1]})"
+        )
+    return None
 
 
 def short_engine_message(exc: BaseException, limit: int = 600) -> str:

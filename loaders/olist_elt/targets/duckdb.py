@@ -38,6 +38,7 @@ from olist_elt.targets.base import (
     Loaded,
     TableJob,
     Target,
+    field_count_error,
     short_engine_message,
 )
 
@@ -132,8 +133,10 @@ class DuckDBTarget(Target):
         )
         with scratch_dir as scratch:
             paths, rows_read, checksums = [], 0, []
-            for source_file in job.files.files:
-                path = source_file.uri if local else str(Path(scratch) / source_file.name)
+            for index, source_file in enumerate(job.files.files):
+                # The copy's name is ours, not the object's: no key can point it elsewhere.
+                copy = f"{index}.csv" + (".gz" if source_file.gzip else "")
+                path = source_file.uri if local else str(Path(scratch) / copy)
                 paths.append(path)
                 if self.dry_run:
                     continue
@@ -170,9 +173,11 @@ class DuckDBTarget(Target):
                 except LoadError:
                     raise
                 except Exception as exc:
+                    message = short_engine_message(exc)
+                    columns = len(job.files.spec.columns)
                     raise TargetError(
-                        f"DuckDB could not load {job.files.uri} into {job.table}: "
-                        f"{short_engine_message(exc)}"
+                        field_count_error(job.files.uri, columns, message)
+                        or f"DuckDB could not load {job.files.uri} into {job.table}: {message}"
                     ) from exc
                 rows_loaded = int(result[0][0]) if result else 0
                 loaded = self.verify_and_commit(

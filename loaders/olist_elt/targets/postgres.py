@@ -40,6 +40,7 @@ from olist_elt.targets.base import (
     Loaded,
     TableJob,
     Target,
+    field_count_error,
     short_engine_message,
 )
 
@@ -232,9 +233,10 @@ class PostgresTarget(Target):
                 raise stream.error from None
             if stream.error is not None:
                 raise TargetError(f"reading {stream.source_file.uri}: {stream.error}") from exc
+            message = short_engine_message(exc)
             raise TargetError(
-                f"PostgreSQL rejected {stream.source_file.uri} for table {job.table}: "
-                f"{short_engine_message(exc)}"
+                field_count_error(stream.source_file.uri, len(job.files.spec.columns), message)
+                or f"PostgreSQL rejected {stream.source_file.uri} for table {job.table}: {message}"
             ) from exc
 
 

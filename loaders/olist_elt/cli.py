@@ -117,6 +117,8 @@ def format_result(result: TableResult) -> str:
     )
     if result.error:
         line += f"\n    {result.error}"
+    if result.warning:
+        line += f"\n    warning: {result.warning}"
     return line
 
 

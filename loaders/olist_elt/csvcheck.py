@@ -50,6 +50,7 @@ _KEEP_QUOTES_AND_LF = bytes(b for b in range(256) if b not in (0x22, 0x0A))
 _KEEP_QUOTES_CR_LF = bytes(b for b in range(256) if b not in (0x22, 0x0A, 0x0D))
 _LF_NOT_AFTER_CR = re.compile(rb"(?<!\r)\n")
 _BOM = "\ufeff"
+_GZIP_MAGIC = b"\x1f\x8b"
 _OTHER_DELIMITERS = (";", "\t", "|")
 
 
@@ -123,6 +124,12 @@ class CsvChecker:
     # --- the three checks ----------------------------------------------------------
 
     def _check_text(self, chunk: bytes) -> None:
+        if not self._bytes and chunk.startswith(_GZIP_MAGIC):
+            raise CsvError(
+                f"{self.label}: line 1, byte 1: the file is gzip-compressed (it starts with the "
+                "gzip magic bytes 1f 8b) but is read as plain CSV; expected CSV text, or name "
+                "it .csv.gz"
+            )
         pending = self._decoder.getstate()[0]
         if not pending and chunk.isascii():
             if b"\x00" in chunk:
@@ -199,7 +206,7 @@ class CsvChecker:
         raise CsvError(
             f"{self.label}: header does not match the spec: expected {len(self.expected)} "
             f"columns [{', '.join(self.expected)}], found {len(found)} [{', '.join(found)}] "
-            f"({'; '.join(details)})"
+            f"({'; '.join(details)}) (line 1)"
         )
 
     def _count(self, chunk: bytes) -> None:

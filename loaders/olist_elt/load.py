@@ -64,6 +64,7 @@ class TableResult:
     seconds: float = 0.0
     status: str = audit.FAILED  # loaded | skipped | failed | planned
     error: str | None = None
+    warning: str | None = None  # loaded, but with something to look at (duplicate keys)
 
 
 @dataclass
@@ -215,6 +216,24 @@ def finish_run(warehouse: Target, load_id: str, results: Sequence[TableResult]) 
         log.warning("could not mark load run %s finished: %s", load_id, exc)
 
 
+def _duplicates_warning(warehouse: Target, job: TableJob) -> str | None:
+    try:
+        values, extra = warehouse.duplicate_keys(job)
+    except Exception as exc:  # the table is committed: a failed check is not a failed load
+        log.warning("could not count duplicate keys in %s: %s", job.table, exc)
+        return None
+    if not values:
+        return None
+    spec = job.files.spec
+    message = (
+        f"{job.files.uri}: {values:,} values of the primary key ({', '.join(spec.primary_key)}) "
+        f"occur more than once ({extra:,} extra rows); loaded as they are, the staging "
+        f"tests (unique {spec.staging_model}) will fail"
+    )
+    log.warning("%s", message)
+    return message
+
+
 def _select(tables: Sequence[str] | None) -> list[OlistFile]:
     if not tables:
         return list(OLIST_FILES)
@@ -323,6 +342,8 @@ class _Run:
                 )
 
             loaded = warehouse.load_table(job, audit_row_for)
+            if spec.primary_key and not self.report.dry_run:
+                result.warning = _duplicates_warning(warehouse, job)
         except Exception as exc:
             if isinstance(exc, LoadError):
                 result.error = str(exc)

@@ -182,6 +182,12 @@ def decompressed(chunks: Iterable[bytes], label: str) -> Iterator[bytes]:
     decoder = zlib.decompressobj(_GZIP_WBITS)
     seen_input = False
     for chunk in chunks:
+        if not seen_input and chunk and not b"\x1f\x8b".startswith(chunk[:2]):
+            raise SourceError(
+                f"{label}: byte 1: not valid gzip data (it does not start with the gzip magic bytes "
+                f"1f 8b but with {chunk[:8]!r}); expected a gzip file, as the .gz name says: "
+                "name it .csv if it is plain CSV"
+            )
         while chunk:
             seen_input = True
             if decoder.eof:  # another gzip member follows

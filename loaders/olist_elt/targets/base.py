@@ -222,6 +222,23 @@ class Target(ABC):
     def load_table(self, job: TableJob, audit_row_for: AuditRowFor) -> Loaded:
         """Replace the table's contents (a drop: that day's rows) atomically; raise LoadError."""
 
+    def duplicate_keys(self, job: TableJob) -> tuple[int, int]:
+        """(key values loaded more than once, rows beyond the first of each) by this job.
+
+        Raw tables keep a file as it is, duplicates included (staging's unique tests
+        catch them); the loader only reports them.
+        """
+        key = ", ".join(ident(c) for c in job.files.spec.primary_key)
+        rows = self.execute(
+            "select count(*), coalesce(sum(copies - 1), 0) from (\n"
+            f"    select count(*) as copies from {self.relation(job.table)}\n"
+            f"    where _load_id = {self.lit(job.load_id)}\n"
+            f"    group by {key}\n"
+            "    having count(*) > 1\n"
+            ") as duplicated"
+        )
+        return (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
+
     # --- raw tables for daily drops -----------------------------------------------------------
 
     def raw_columns(self, job: TableJob) -> list[tuple[str, str]]:

@@ -91,6 +91,20 @@ class PostgresTarget(Target):
             cursor.execute("set standard_conforming_strings = on")
         return connection
 
+    _locked = False
+
+    def close(self) -> None:
+        # Unlock explicitly: the server ends a closed session's backend (and frees its
+        # locks) a moment after the client has gone, and the next run may already ask.
+        if self._locked and self._connection is not None:
+            first, second = lock_key(self.schema)
+            try:
+                self._bookkeeping(f"select pg_advisory_unlock({first}, {second})")
+            except Exception as exc:  # the session is gone: so is its lock
+                log.debug("unlock: %s", exc)
+            self._locked = False
+        super().close()
+
     def lock(self) -> None:
         if self.dry_run:
             return
@@ -99,6 +113,7 @@ class PostgresTarget(Target):
         while True:
             rows = self._bookkeeping(f"select pg_try_advisory_lock({first}, {second})")
             if rows and rows[0][0]:
+                self._locked = True
                 faults.checkpoint("run.locked")
                 return
             if time.monotonic() >= deadline:

@@ -184,8 +184,8 @@ def decompressed(chunks: Iterable[bytes], label: str) -> Iterator[bytes]:
     for chunk in chunks:
         if not seen_input and chunk and not b"\x1f\x8b".startswith(chunk[:2]):
             raise SourceError(
-                f"{label}: byte 1: not valid gzip data (it does not start with the gzip magic bytes "
-                f"1f 8b but with {chunk[:8]!r}); expected a gzip file, as the .gz name says: "
+                f"{label}: byte 1: not valid gzip data (it does not start with the gzip magic "
+                f"bytes 1f 8b but with {chunk[:8]!r}); expected a gzip file, as the .gz name says: "
                 "name it .csv if it is plain CSV"
             )
         while chunk:

@@ -342,7 +342,7 @@ class _Run:
                 )
 
             loaded = warehouse.load_table(job, audit_row_for)
-            if spec.primary_key and not self.report.dry_run:
+            if spec.primary_key and warehouse.reports_duplicate_keys and not self.report.dry_run:
                 result.warning = _duplicates_warning(warehouse, job)
         except Exception as exc:
             if isinstance(exc, LoadError):

@@ -58,13 +58,14 @@ def read_csv_sql(paths: str | Sequence[str], gzip: bool, columns: Sequence[str])
     return (
         f"read_csv({files}, header = true, auto_detect = false, delim = ',', "
         f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
-        f"compression = '{'gzip' if gzip else 'none'}', columns = {{{types}}})"
+        f"compression = {literal('gzip' if gzip else 'none')}, columns = {{{types}}})"
     )
 
 
 class DuckDBTarget(Target):
     kind = "duckdb"
     run_lock = True  # the file lock, held from connect() to close()
+    reports_duplicate_keys = True
     text_type = "varchar"
     lineage_types: ClassVar[dict[str, str]] = {
         "_source_file": "varchar",

@@ -9,6 +9,12 @@ ETag for S3 objects (digests of these for tables split into parts).
 ``source_modified_at`` (file mtime / S3 LastModified) backs the fast unchanged
 check for local files, see load.py.
 
+Each run (``olist-load`` of a folder, or of drops) also has a run row, ``table_name = '*'``,
+written before its first table with status ``started`` and updated at its end to
+``finished`` (every table loaded or skipped) or ``failed``. A run row still ``started`` when
+the next run takes the lock belongs to a run that died (killed, crashed, machine lost):
+that next run marks it ``interrupted``. DuckDB and PostgreSQL only (they have the lock).
+
 ``ingest_date`` is null for a full load (which replaces the table) and the drop's day for
 a daily drop (which replaces only that day's rows). A drop counts as loaded when a
 loaded or skipped row for (table, ingest_date) with its checksum exists *after* the
@@ -18,7 +24,7 @@ table's last full load: a full load removes the rows of every earlier drop.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from olist_elt.sql import ident, literal, qualified
 
@@ -29,6 +35,11 @@ SKIPPED = "skipped"
 FAILED = "failed"
 PLANNED = "planned"  # dry-run only, never stored
 STATUSES = (LOADED, SKIPPED, PLANNED, FAILED)
+# The run row: table_name RUN_TABLE, status STARTED then FINISHED, FAILED or INTERRUPTED.
+RUN_TABLE = "*"
+STARTED = "started"
+FINISHED = "finished"
+INTERRUPTED = "interrupted"
 
 # varchar(n) and bigint/timestamp mean the same on DuckDB, PostgreSQL and Redshift.
 _COLUMN_TYPES = {
@@ -91,6 +102,46 @@ def insert_sql(schema: str, row: AuditRow, *, backslash_escapes: bool = False) -
     return (
         f"insert into {qualified(schema, AUDIT_TABLE)} ({', '.join(map(ident, names))})\n"
         f"values ({', '.join(values)})"
+    )
+
+
+def unfinished_runs_sql(schema: str) -> str:
+    """Run rows still ``started``: runs that are not running any more once we hold the lock."""
+    return (
+        f"select load_id, started_at from {qualified(schema, AUDIT_TABLE)}\n"
+        f"where table_name = {literal(RUN_TABLE)} and status = {literal(STARTED)}\n"
+        "order by started_at"
+    )
+
+
+def mark_interrupted_sql(schema: str, noticed_by: str) -> str:
+    why = f"the run stopped before it finished (killed or crashed); seen by {noticed_by}"
+    return (
+        f"update {qualified(schema, AUDIT_TABLE)}\n"
+        f"set status = {literal(INTERRUPTED)}, error = {literal(why)}\n"
+        f"where table_name = {literal(RUN_TABLE)} and status = {literal(STARTED)}"
+    )
+
+
+def finish_run_sql(
+    schema: str,
+    load_id: str,
+    status: str,
+    rows_loaded: int,
+    error: str | None,
+    *,
+    backslash_escapes: bool = False,
+) -> str:
+    def lit(value: object) -> str:
+        return literal(value, backslash_escapes=backslash_escapes)
+
+    finished = datetime.now(UTC).replace(tzinfo=None)
+    message = error[:MAX_ERROR_CHARS] if error else None
+    return (
+        f"update {qualified(schema, AUDIT_TABLE)}\n"
+        f"set status = {lit(status)}, finished_at = {lit(finished)}, "
+        f"rows_loaded = {lit(rows_loaded)}, error = {lit(message)}\n"
+        f"where table_name = {lit(RUN_TABLE)} and load_id = {lit(load_id)}"
     )
 
 

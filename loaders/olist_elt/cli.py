@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
+from collections.abc import Mapping
 from typing import TextIO
 
 from olist_elt import audit
@@ -82,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--iam-role-arn", help="Redshift: role for COPY (default: $OLIST_REDSHIFT_COPY_ROLE_ARN)"
     )
     parser.add_argument("--region", help="Redshift: the S3 bucket's region (default: $AWS_REGION)")
+    parser.add_argument(
+        "--lock-wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="when another loader holds the target, wait this long for it (default: fail at once)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every statement")
     return parser
 
@@ -110,6 +119,8 @@ def format_result(result: TableResult) -> str:
     )
     if result.error:
         line += f"\n    {result.error}"
+    if result.warning:
+        line += f"\n    warning: {result.warning}"
     return line
 
 
@@ -122,6 +133,42 @@ def print_statements(report: LoadReport, out: TextIO) -> None:
         out.write(f"{statement};\n\n")
 
 
+# botocore's debug log prints signed requests (session token included) and urllib3's
+# prints URLs: -v shows the loader's own statements, not theirs.
+_NOISY_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3", "redshift_connector")
+# Variables whose values are credentials, by name.
+_SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|PRIVATE", re.IGNORECASE)
+
+
+class RedactSecrets(logging.Filter):
+    """Replace the values of credential variables in log records, whatever logged them."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        super().__init__()
+        self.secrets = sorted(
+            (v for k, v in environ.items() if _SECRET_NAME.search(k) and len(v) >= 6),
+            key=len,
+            reverse=True,
+        )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            if any(secret in message for secret in self.secrets):
+                for secret in self.secrets:
+                    message = message.replace(secret, "***")
+                record.msg, record.args = message, ()
+        return True
+
+
+def protect_logs() -> None:
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    redact = RedactSecrets(os.environ)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+
+
 def load_main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -130,6 +177,7 @@ def load_main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    protect_logs()
     # Failures are printed with each table's line; do not print them twice.
     if not args.verbose:
         logging.getLogger("olist_elt.load").setLevel(logging.CRITICAL)
@@ -146,6 +194,7 @@ def load_main(argv: list[str] | None = None) -> int:
         "iam_role_arn": args.iam_role_arn,
         "region": args.region,
         "on_table": progress,
+        "lock_wait": args.lock_wait,
     }
     try:
         if args.drops is not None:

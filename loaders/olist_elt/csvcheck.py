@@ -16,6 +16,14 @@ COPY and read_csv:
 - The header is the first line; it is parsed with the csv module and must equal
   the spec's columns, in order.
 
+- Line endings: the header line sets the style (LF or CRLF); every record end outside
+  quotes must follow it (quoted fields may hold either). Chunks are only looked at
+  byte by byte for this when they hold a CR or the file is CRLF.
+- The header line must not come back later in the file (files concatenated with their
+  headers): one ``bytes.find`` per chunk.
+- No record may exceed ``MAX_RECORD_BYTES`` (a runaway quote, or not a CSV file): DuckDB
+  fails above 2 MB and PostgreSQL does not, so the loader draws one line for both.
+
 Rules: an empty file (0 bytes) and a file with a header but no data rows are errors;
 a last line without a line break is a record; blank lines are not skipped here
 (DuckDB skips them and PostgreSQL rejects them, so either way the load fails with
@@ -26,6 +34,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -35,8 +44,13 @@ CHUNK_SIZE = 1 << 20
 # A header longer than this without a line break means this is not a CSV with a header.
 MAX_HEADER_BYTES = 1 << 20
 
+MAX_RECORD_BYTES = 1 << 20
+
 _KEEP_QUOTES_AND_LF = bytes(b for b in range(256) if b not in (0x22, 0x0A))
+_KEEP_QUOTES_CR_LF = bytes(b for b in range(256) if b not in (0x22, 0x0A, 0x0D))
+_LF_NOT_AFTER_CR = re.compile(rb"(?<!\r)\n")
 _BOM = "\ufeff"
+_GZIP_MAGIC = b"\x1f\x8b"
 _OTHER_DELIMITERS = (";", "\t", "|")
 
 
@@ -66,6 +80,11 @@ class CsvChecker:
         self._in_quote = False
         self._last_byte = b""
         self._head: bytes | None = b""  # first bytes until the header is complete
+        self._crlf: bool | None = None  # the header line's ending: the file's style
+        self._header_line = b""  # as in the file, to find it repeated later
+        self._tail = b""  # end of the previous chunk, for matches across the boundary
+        self._carry_cr = False  # a CR ended the previous chunk outside quotes
+        self._since_record = 0  # bytes since the last record end (approximate, from above)
 
     def feed(self, chunk: bytes) -> None:
         if not chunk:
@@ -74,6 +93,7 @@ class CsvChecker:
         if self._head is not None:
             self._collect_header(chunk)
         self._count(chunk)
+        self._check_repeated_header(chunk)
         self._bytes += len(chunk)
         self._last_byte = chunk[-1:]
 
@@ -104,6 +124,12 @@ class CsvChecker:
     # --- the three checks ----------------------------------------------------------
 
     def _check_text(self, chunk: bytes) -> None:
+        if not self._bytes and chunk.startswith(_GZIP_MAGIC):
+            raise CsvError(
+                f"{self.label}: line 1, byte 1: the file is gzip-compressed (it starts with the "
+                "gzip magic bytes 1f 8b) but is read as plain CSV; expected CSV text, or name "
+                "it .csv.gz"
+            )
         pending = self._decoder.getstate()[0]
         if not pending and chunk.isascii():
             if b"\x00" in chunk:
@@ -142,12 +168,22 @@ class CsvChecker:
                 )
             self._head = head
             return
+        self._crlf = head[:end].endswith(b"\r")
+        self._header_line = head[:end].removeprefix(_BOM.encode()) + b"\n"
         self._check_header(head[:end])
         self._head = None
 
     def _check_header(self, line: bytes) -> None:
         text = line.decode("utf-8", errors="replace").removeprefix(_BOM).rstrip("\r")
-        found = tuple(next(csv.reader([text]), []))
+        if "\r" in text:
+            raise CsvError(
+                f"{self.label}: line 1: carriage return inside the header line: the file "
+                "ends its lines with CR only (classic Mac); expected LF or CRLF line endings"
+            )
+        try:
+            found = tuple(next(csv.reader([text]), []))
+        except csv.Error as exc:
+            raise CsvError(f"{self.label}: line 1: the header is not a CSV line ({exc})") from None
         if found == self.expected:
             return
         expected_set, found_set = set(self.expected), set(found)
@@ -170,10 +206,18 @@ class CsvChecker:
         raise CsvError(
             f"{self.label}: header does not match the spec: expected {len(self.expected)} "
             f"columns [{', '.join(self.expected)}], found {len(found)} [{', '.join(found)}] "
-            f"({'; '.join(details)})"
+            f"({'; '.join(details)}) (line 1)"
         )
 
     def _count(self, chunk: bytes) -> None:
+        records_before = self._records
+        if self._crlf or self._carry_cr or b"\r" in chunk:
+            self._count_with_cr(chunk)
+        else:
+            self._count_lf(chunk)
+        self._check_record_size(chunk, self._records > records_before)
+
+    def _count_lf(self, chunk: bytes) -> None:
         marks = chunk.translate(None, _KEEP_QUOTES_AND_LF)
         if b'"' in marks:
             marks = marks.replace(b'""', b"")
@@ -197,6 +241,87 @@ class CsvChecker:
             seen += breaks
         self._lines += seen
         self._in_quote = in_quote
+
+    def _count_with_cr(self, chunk: bytes) -> None:
+        """As _count_lf, keeping CRs to check that record ends follow the header's style."""
+        marks = chunk.translate(None, _KEEP_QUOTES_CR_LF)
+        if b'"' in marks:
+            marks = marks.replace(b'""', b"")
+        in_quote = self._in_quote
+        seen = 0
+        segments = marks.split(b'"')
+        for index, segment in enumerate(segments):
+            if index:
+                in_quote = not in_quote
+            if not in_quote:
+                if self._carry_cr:
+                    segment = b"\r" + segment
+                    self._carry_cr = False
+                if index == len(segments) - 1 and segment.endswith(b"\r"):
+                    segment = segment[:-1]  # its LF, if any, starts the next chunk
+                    self._carry_cr = True
+                self._check_endings(segment, self._lines + seen)
+            breaks = segment.count(b"\n")
+            if breaks and not in_quote:
+                self._records += breaks
+                self._record_start_line = self._lines + seen + breaks + 1
+            seen += breaks
+        self._lines += seen
+        self._in_quote = in_quote
+
+    def _check_endings(self, segment: bytes, lines_before: int) -> None:
+        """``segment``: the CR and LF bytes between quoted fields, in order."""
+        if self._crlf is None or not segment:
+            return
+        if self._crlf:
+            bad = _LF_NOT_AFTER_CR.search(segment)
+            bare_cr = segment.replace(b"\r\n", b"").find(b"\r")
+            if bad is None and bare_cr < 0:
+                return
+            offset = bad.start() if bad is not None else len(segment)
+            found = "LF only" if bad is not None else "a CR without LF"
+            expected = "CRLF"
+        else:
+            offset = segment.find(b"\r")
+            if offset < 0:
+                return
+            found = "CRLF" if segment[offset + 1 : offset + 2] == b"\n" else "a CR without LF"
+            expected = "LF"
+        line = lines_before + segment.count(b"\n", 0, offset) + 1
+        raise CsvError(
+            f"{self.label}: line {line}: mixed line endings: this line ends with {found} but "
+            f"the header line ends with {expected}; expected one style throughout the file"
+        )
+
+    def _check_record_size(self, chunk: bytes, ended_a_record: bool) -> None:
+        if ended_a_record:
+            self._since_record = len(chunk) - chunk.rfind(b"\n") - 1
+        else:
+            self._since_record += len(chunk)
+        if self._since_record > MAX_RECORD_BYTES:
+            raise CsvError(
+                f"{self.label}: line {self._record_start_line}: the record starting there is "
+                f"longer than {MAX_RECORD_BYTES:,} bytes; expected records (rows) under that "
+                "size: a field that large, a quote never closed, or not a CSV file"
+            )
+
+    def _check_repeated_header(self, chunk: bytes) -> None:
+        if not self._header_line or self._head is not None:
+            return
+        window = self._tail + chunk
+        start = 1 if not self._tail else 0  # not the header itself, at the file's start
+        found = window.find(b"\n" + self._header_line, start)
+        if found < 0 and self._crlf:
+            found = window.find(b"\n" + self._header_line[:-1] + b"\r\n", start)
+        if found >= 0 and (self._tail or found > 0):
+            before = window[: found + 1]
+            line = self._lines - chunk.count(b"\n") - self._tail.count(b"\n")
+            line += before.count(b"\n") + 1
+            raise CsvError(
+                f"{self.label}: line {line}: the header line appears again as a row; expected "
+                "one header at the top (files concatenated with their headers?)"
+            )
+        self._tail = chunk[-(len(self._header_line) + 2) :]
 
 
 def checked(chunks: Iterable[bytes], checker: CsvChecker) -> Iterator[bytes]:

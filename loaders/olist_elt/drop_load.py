@@ -27,8 +27,18 @@ from datetime import date
 
 from olist_elt import audit
 from olist_elt.drops import Drop, list_drops
-from olist_elt.errors import MissingFileError, SourceError
-from olist_elt.load import LoadReport, TableResult, _Run, _select, _utcnow, new_load_id
+from olist_elt.errors import LoadError, MissingFileError, SourceError
+from olist_elt.load import (
+    LoadReport,
+    TableResult,
+    _Run,
+    _select,
+    _utcnow,
+    finish_run,
+    new_load_id,
+    run_row,
+    setup_error,
+)
 from olist_elt.profiles import read_target
 from olist_elt.sources import TableFiles
 from olist_elt.spec import DEFAULT_RAW_SCHEMA, OLIST_FILES, OlistFile
@@ -58,6 +68,7 @@ def load_drops(
     region: str | None = None,
     on_table: Callable[[TableResult], None] | None = None,
     on_drop: Callable[[LoadReport], None] | None = None,
+    lock_wait: float = 0.0,
 ) -> list[LoadReport]:
     """Load the drops of ``drops_root`` into ``schema``: one report per drop, oldest first.
 
@@ -77,11 +88,20 @@ def load_drops(
         profile, schema, dry_run=dry_run, iam_role_arn=iam_role_arn, region=region
     )
     drops = select_drops(list_drops(drops_root, endpoint_url), dates, date_from, date_to)
-    run_id = new_load_id(_utcnow())
+    started = _utcnow()
+    run_id = new_load_id(started)
     reports: list[LoadReport] = []
+    warehouse.lock_wait = lock_wait
     try:
-        warehouse.connect()
-        warehouse.prepare()
+        try:
+            warehouse.connect()
+            warehouse.lock()
+            warehouse.prepare()
+            warehouse.start_run(run_row(run_id, drops_root, started))
+        except LoadError:
+            raise
+        except Exception as exc:
+            raise setup_error(warehouse, exc) from exc
         # What the audit says is loaded; a dry run cannot ask, so it assumes nothing is.
         loaded = None if dry_run else _Loaded(warehouse)
         first_statement = 0
@@ -117,6 +137,7 @@ def load_drops(
             first_statement = len(warehouse.statements)
             report.seconds = time.perf_counter() - clock
             reports.append(report)
+        finish_run(warehouse, run_id, [t for r in reports for t in r.tables])
     finally:
         warehouse.close()
     return reports

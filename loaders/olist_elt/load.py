@@ -18,6 +18,13 @@ PostgreSQL loads two tables at a time on two connections (the server parses
 each COPY in its own backend, so this uses both cores of a small machine);
 DuckDB parallelises inside read_csv and loads one table at a time.
 
+One run at a time per target: the run first takes the target's lock (DuckDB's file lock,
+a PostgreSQL advisory lock), so a second loader fails with a clear message (or waits
+``lock_wait`` seconds), then writes its run row in the audit table (see audit.py): a run
+killed part way leaves that row ``started``, and the next run marks it ``interrupted``.
+Each table's own transaction keeps it whole, so a killed run leaves every table either
+as it was or fully loaded. ``olist_elt.faults`` names the checkpoints the crash tests use.
+
 Daily drops (``olist_elt.drop_load.load_drops``) reuse the per-table steps here with a
 report per drop whose ``ingest_date`` is set: the unchanged check then looks at that
 drop's previous load, and the target appends the day instead of replacing the table.
@@ -34,13 +41,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from olist_elt import audit
-from olist_elt.errors import ConfigError, LoadError
+from olist_elt import audit, faults
+from olist_elt.errors import ConfigError, LoadError, TargetError
 from olist_elt.profiles import read_target
 from olist_elt.sources import Source, TableFiles, open_source, sha256_files
 from olist_elt.spec import DEFAULT_RAW_SCHEMA, LINEAGE_COLUMNS, OLIST_FILES, OlistFile, by_table
 from olist_elt.targets import make_target
-from olist_elt.targets.base import Loaded, TableJob, Target
+from olist_elt.targets.base import Loaded, TableJob, Target, short_engine_message
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +64,7 @@ class TableResult:
     seconds: float = 0.0
     status: str = audit.FAILED  # loaded | skipped | failed | planned
     error: str | None = None
+    warning: str | None = None  # loaded, but with something to look at (duplicate keys)
 
 
 @dataclass
@@ -105,12 +113,14 @@ def load(
     iam_role_arn: str | None = None,
     region: str | None = None,
     on_table: Callable[[TableResult], None] | None = None,
+    lock_wait: float = 0.0,
 ) -> LoadReport:
     """Load the files of ``source`` into ``schema`` of the profile output ``target``.
 
     Raises ConfigError for a wrong profile, target or table name (nothing loaded);
     every other problem is reported per table in the returned report.
     ``on_table`` is called with each table's result as soon as it is known.
+    ``lock_wait``: seconds to wait while another loader holds the target, then fail.
     """
     clock = time.perf_counter()
     specs = _select(tables)
@@ -130,29 +140,34 @@ def load(
         statements=warehouse.statements,
     )
     run = _Run(report, force=force, loaded_at=started, on_table=on_table)
+    warehouse.lock_wait = lock_wait
     connections = [warehouse]
     try:
         try:
             reader = open_source(source, endpoint_url)
             resolved = reader.resolve(specs)
             warehouse.connect()
+            warehouse.lock()
             warehouse.prepare()
+            warehouse.start_run(run_row(load_id, source, started))
             workers = 1 if dry_run else max(1, min(warehouse.parallel_tables, len(specs)))
             for _ in range(workers - 1):
                 connections.append(
                     make_target(profile, schema, iam_role_arn=iam_role_arn, region=region)
                 )
                 connections[-1].connect()
-        except LoadError as exc:  # no source listing or no warehouse: every table fails
-            log.error("%s", exc)
+        except Exception as exc:  # no source listing or no warehouse: every table fails
+            error = exc if isinstance(exc, LoadError) else setup_error(warehouse, exc)
+            log.error("%s", error)
             for spec in specs:
-                run.finish(TableResult(table=spec.table, error=str(exc)), record=False)
+                run.finish(TableResult(table=spec.table, error=str(error)), record=False)
             return report
         if len(connections) == 1:
             for spec in specs:
                 run.table(warehouse, reader, spec, resolved[spec.table])
         else:
             run.in_parallel(connections, reader, specs, resolved)
+        finish_run(warehouse, load_id, report.tables)
     finally:
         for connection in connections:
             connection.close()
@@ -160,6 +175,63 @@ def load(
         report.tables.sort(key=lambda t: order[t.table])
         report.seconds = time.perf_counter() - clock
     return report
+
+
+def setup_error(warehouse: Target, exc: Exception) -> TargetError:
+    """The engine refused the run's first statements (read-only database, disk full...)."""
+    return TargetError(
+        f"{warehouse.kind} refused to prepare schema {warehouse.schema} for the load: "
+        f"{short_engine_message(exc)}; nothing was loaded"
+    )
+
+
+def run_row(load_id: str, source: str, started: datetime) -> audit.AuditRow:
+    """The audit row of the run as a whole, written ``started`` before its first table."""
+    return audit.AuditRow(
+        load_id=load_id,
+        table_name=audit.RUN_TABLE,
+        source_uri=source,
+        source_bytes=None,
+        source_checksum=None,
+        source_modified_at=None,
+        rows_read=None,
+        rows_loaded=None,
+        started_at=started,
+        finished_at=None,
+        status=audit.STARTED,
+    )
+
+
+def finish_run(warehouse: Target, load_id: str, results: Sequence[TableResult]) -> None:
+    """Mark the run row finished (or failed, naming the failed tables)."""
+    failed = [r.table for r in results if r.status == audit.FAILED]
+    try:
+        warehouse.finish_run(
+            load_id,
+            audit.FAILED if failed else audit.FINISHED,
+            sum(r.rows_loaded for r in results),
+            f"{len(failed)} table(s) failed: {', '.join(failed)}" if failed else None,
+        )
+    except Exception as exc:  # the tables are committed; only the run row is stale
+        log.warning("could not mark load run %s finished: %s", load_id, exc)
+
+
+def _duplicates_warning(warehouse: Target, job: TableJob) -> str | None:
+    try:
+        values, extra = warehouse.duplicate_keys(job)
+    except Exception as exc:  # the table is committed: a failed check is not a failed load
+        log.warning("could not count duplicate keys in %s: %s", job.table, exc)
+        return None
+    if not values:
+        return None
+    spec = job.files.spec
+    message = (
+        f"{job.files.uri}: {values:,} values of the primary key ({', '.join(spec.primary_key)}) "
+        f"occur more than once ({extra:,} extra rows); loaded as they are, the staging "
+        f"tests (unique {spec.staging_model}) will fail"
+    )
+    log.warning("%s", message)
+    return message
 
 
 def _select(tables: Sequence[str] | None) -> list[OlistFile]:
@@ -232,6 +304,7 @@ class _Run:
     def table(
         self, warehouse: Target, reader: Source, spec: OlistFile, files: TableFiles | LoadError
     ) -> None:
+        faults.checkpoint("table.start")
         clock = time.perf_counter()
         started = _utcnow()
         if isinstance(files, LoadError):
@@ -269,6 +342,8 @@ class _Run:
                 )
 
             loaded = warehouse.load_table(job, audit_row_for)
+            if spec.primary_key and warehouse.reports_duplicate_keys and not self.report.dry_run:
+                result.warning = _duplicates_warning(warehouse, job)
         except Exception as exc:
             if isinstance(exc, LoadError):
                 result.error = str(exc)

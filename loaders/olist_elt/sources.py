@@ -12,13 +12,24 @@ The loader never guesses which copy is current.
 S3 goes through boto3's standard credential chain; ``endpoint_url`` (or the
 ``AWS_ENDPOINT_URL`` variable, which boto3 reads itself) points it at another
 S3-compatible server. boto3 is imported only for S3 sources.
+
+S3 faults: requests that fail (503 SlowDown, 500s, resets before a response) are retried
+by botocore's ``standard`` retry mode with exponential backoff and jitter, a bounded
+number of attempts (``OLIST_S3_MAX_ATTEMPTS``, default 5). A body that breaks off part
+way (reset, truncated, or shorter than the listing's size) is resumed from the byte
+where it stopped with a ranged GET pinned to the listed ETag (``If-Match``), within the
+same bound; the bytes read must add up to the listed size, else the file fails with a
+message naming the object, and the table keeps its previous contents.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import random
 import re
+import time
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,8 +42,14 @@ from olist_elt.csvcheck import CHUNK_SIZE
 from olist_elt.errors import MissingFileError, SourceError
 from olist_elt.spec import OlistFile
 
+log = logging.getLogger(__name__)
+
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
 _EPOCH = datetime(1970, 1, 1)
+MAX_ATTEMPTS_ENV = "OLIST_S3_MAX_ATTEMPTS"
+DEFAULT_MAX_ATTEMPTS = 5
+# Resuming a broken download waits RESUME_BACKOFF_SECONDS * 2**attempt (with jitter).
+RESUME_BACKOFF_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -109,10 +126,13 @@ class Source(ABC):
     def iter_raw(self, source_file: SourceFile) -> Iterator[bytes]:
         """The file's bytes as stored (still gzip-compressed for .gz), in chunks."""
 
+    # Names of the folders (S3: common prefixes) directly in the source, seen by list_files.
+    folders: tuple[str, ...] = ()
+
     def resolve(self, specs: Iterable[OlistFile]) -> dict[str, TableFiles | SourceError]:
         """Match the listing against the spec: each table's files, or why there are none."""
         listing = self.list_files()
-        return {spec.table: _match(spec, listing, self.uri) for spec in specs}
+        return {spec.table: _match(spec, listing, self.uri, self.folders) for spec in specs}
 
     def iter_text(self, source_file: SourceFile) -> Iterator[bytes]:
         """The file's CSV bytes (decompressed when .gz), in chunks."""
@@ -120,7 +140,9 @@ class Source(ABC):
         return decompressed(raw, source_file.uri) if source_file.gzip else raw
 
 
-def _match(spec: OlistFile, listing: Sequence[SourceFile], where: str) -> TableFiles | SourceError:
+def _match(
+    spec: OlistFile, listing: Sequence[SourceFile], where: str, folders: Sequence[str] = ()
+) -> TableFiles | SourceError:
     pattern = re.compile(rf"^{re.escape(spec.stem)}(?:_part(\d+))?\.csv(\.gz)?$")
     whole: list[SourceFile] = []
     parts: list[tuple[int, SourceFile]] = []
@@ -131,6 +153,11 @@ def _match(spec: OlistFile, listing: Sequence[SourceFile], where: str) -> TableF
             else:
                 parts.append((int(match.group(1)), source_file))
     names = ", ".join(sorted(f.name for f in whole + [p for _, p in parts]))
+    if not whole and not parts and (named := [f for f in folders if pattern.match(f)]):
+        return SourceError(
+            f"{where.rstrip('/')}/{named[0]}/ is a folder, not a file: expected {spec.file_name} "
+            f"(or .gz, or parts) as a file directly in {where}"
+        )
     if not whole and not parts:
         return MissingFileError(
             f"missing file for table {spec.table}: expected {spec.file_name} or "
@@ -155,6 +182,12 @@ def decompressed(chunks: Iterable[bytes], label: str) -> Iterator[bytes]:
     decoder = zlib.decompressobj(_GZIP_WBITS)
     seen_input = False
     for chunk in chunks:
+        if not seen_input and chunk and not b"\x1f\x8b".startswith(chunk[:2]):
+            raise SourceError(
+                f"{label}: byte 1: not valid gzip data (it does not start with the gzip magic "
+                f"bytes 1f 8b but with {chunk[:8]!r}); expected a gzip file, as the .gz name says: "
+                "name it .csv if it is plain CSV"
+            )
         while chunk:
             seen_input = True
             if decoder.eof:  # another gzip member follows
@@ -192,9 +225,11 @@ class LocalSource(Source):
     def list_files(self) -> list[SourceFile]:
         if not self.folder.is_dir():
             raise SourceError(f"source folder not found: {self.folder}")
-        files = []
+        files, folders = [], []
         with os.scandir(self.folder) as entries:
             for entry in entries:
+                if entry.is_dir():
+                    folders.append(entry.name)
                 if not entry.is_file():  # follows symlinks, like the files themselves
                     continue
                 stat = entry.stat()
@@ -206,6 +241,7 @@ class LocalSource(Source):
                         modified_at=_utc(stat.st_mtime_ns),
                     )
                 )
+        self.folders = tuple(folders)
         return files
 
     def iter_raw(self, source_file: SourceFile) -> Iterator[bytes]:
@@ -278,8 +314,14 @@ class S3Source(Source):
         try:
             paginator = self.client.get_paginator("list_objects_v2")
             pages = paginator.paginate(Bucket=self.bucket, Prefix=self.prefix, **options)
+            folders = []
             for page in pages:
+                for common in page.get("CommonPrefixes", []):
+                    folders.append(common["Prefix"][len(self.prefix) :].rstrip("/"))
                 for item in page.get("Contents", []):
+                    if delimited and item["Key"].endswith("/"):  # a "folder" marker object
+                        folders.append(item["Key"][len(self.prefix) :].rstrip("/"))
+                        continue
                     key = item["Key"]
                     files.append(
                         SourceFile(
@@ -292,20 +334,52 @@ class S3Source(Source):
                     )
         except Exception as exc:
             raise s3_error(exc, "listing", self.uri, bucket=self.bucket) from None
+        if delimited:
+            self.folders = tuple(folders)
         return files
 
     def iter_raw(self, source_file: SourceFile) -> Iterator[bytes]:
+        """The object's bytes; a body that breaks off is resumed where it stopped."""
         key = source_file.uri.removeprefix(f"s3://{self.bucket}/")
-        try:
-            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
-        except Exception as exc:
-            raise s3_error(exc, "reading", source_file.uri, bucket=self.bucket) from None
-        try:
-            yield from body.iter_chunks(CHUNK_SIZE)
-        except Exception as exc:
-            raise s3_error(exc, "reading", source_file.uri, bucket=self.bucket) from None
-        finally:
-            body.close()
+        received, failures, last = 0, 0, ""
+        while True:
+            request: dict[str, str] = {"Bucket": self.bucket, "Key": key}
+            if source_file.etag:  # the object read is the object listed, or an error
+                request["IfMatch"] = f'"{source_file.etag}"'
+            if received:
+                request["Range"] = f"bytes={received}-"
+            try:
+                body = self.client.get_object(**request)["Body"]
+            except Exception as exc:
+                raise _read_error(exc, source_file, received) from None
+            try:
+                for chunk in body.iter_chunks(CHUNK_SIZE):
+                    received += len(chunk)
+                    yield chunk
+                if received >= source_file.size:
+                    break
+                last = f"the body ended at byte {received:,} of {source_file.size:,}"
+            except Exception as exc:
+                if not _broken_body(exc):
+                    raise s3_error(exc, "reading", source_file.uri, bucket=self.bucket) from None
+                last = f"{type(exc).__name__} at byte {received:,} of {source_file.size:,}"
+            finally:
+                body.close()
+            failures += 1
+            if failures >= max_attempts():
+                raise SourceError(
+                    f"reading {source_file.uri}: the download broke off {failures} times "
+                    f"(last: {last}); expected {source_file.size:,} bytes (ETag "
+                    f"{source_file.etag}); nothing of it was loaded"
+                )
+            log.warning("%s: %s; resuming from byte %d", source_file.uri, last, received)
+            time.sleep(resume_delay(failures))
+        if received != source_file.size:
+            raise SourceError(
+                f"reading {source_file.uri}: received {received:,} bytes but the listing said "
+                f"{source_file.size:,}: the object changed or the server sent extra bytes; "
+                "nothing of it was loaded"
+            )
 
     def put_file(self, key: str, path: Path) -> str:
         try:
@@ -330,11 +404,68 @@ class S3Source(Source):
         return self.key_uri(key)
 
 
-def s3_client(endpoint_url: str | None = None) -> Any:
-    """A boto3 S3 client; endpoint_url None lets boto3 apply AWS_ENDPOINT_URL / its config."""
-    import boto3
+def resume_delay(failures: int) -> float:
+    """Exponential backoff with jitter before resuming a broken download."""
+    return RESUME_BACKOFF_SECONDS * (2**failures) * (0.5 + random.random() / 2)
 
-    return boto3.session.Session().client("s3", endpoint_url=endpoint_url)
+
+def max_attempts() -> int:
+    """Attempts per S3 request (and per object download), first one included."""
+    value = os.environ.get(MAX_ATTEMPTS_ENV, "")
+    try:
+        return max(1, int(value)) if value else DEFAULT_MAX_ATTEMPTS
+    except ValueError:
+        raise SourceError(f"{MAX_ATTEMPTS_ENV}={value!r}: expected a whole number") from None
+
+
+def s3_client(endpoint_url: str | None = None) -> Any:
+    """A boto3 S3 client; endpoint_url None lets boto3 apply AWS_ENDPOINT_URL / its config.
+
+    Retries: botocore's standard mode (exponential backoff with jitter, throttling and
+    5xx and connection errors), ``max_attempts()`` attempts per request.
+    """
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": max_attempts()},
+        connect_timeout=10,
+        read_timeout=60,
+    )
+    return boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
+
+
+def _broken_body(exc: Exception) -> bool:
+    """Whether reading a response body failed in transit (worth resuming)."""
+    from botocore import exceptions as aws
+    from urllib3 import exceptions as http
+
+    return isinstance(
+        exc,
+        aws.IncompleteReadError
+        | aws.FlexibleChecksumError  # the body does not match the checksum S3 sent
+        | aws.ResponseStreamingError
+        | aws.ReadTimeoutError
+        | aws.ConnectionClosedError
+        | http.HTTPError
+        | ConnectionError,
+    )
+
+
+def _read_error(exc: Exception, source_file: SourceFile, received: int) -> SourceError:
+    from botocore import exceptions as aws
+
+    if isinstance(exc, aws.ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in ("PreconditionFailed", "412"):
+            return SourceError(
+                f"reading {source_file.uri}: the object changed after it was listed (its ETag "
+                f"is no longer {source_file.etag}); nothing of it was loaded, run again"
+            )
+    error = s3_error(exc, "reading", source_file.uri, bucket=source_file.uri.split("/")[2])
+    if received:
+        return SourceError(f"{error} (after {received:,} bytes; nothing of it was loaded)")
+    return error
 
 
 def s3_error(exc: Exception, action: str, uri: str, *, bucket: str) -> SourceError:
@@ -368,7 +499,11 @@ def s3_error(exc: Exception, action: str, uri: str, *, bucket: str) -> SourceErr
             )
         if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
             return SourceError(f"{action} {uri}: S3 rejected the credentials ({code})")
-        return SourceError(f"{action} {uri}: S3 error {code}: {error.get('Message', exc)}")
+        retries = exc.response.get("ResponseMetadata", {}).get("RetryAttempts")
+        tried = f" (after {retries + 1} attempts)" if retries else ""
+        return SourceError(
+            f"{action} {uri}: S3 error {code or status}: {error.get('Message', exc)}{tried}"
+        )
     if isinstance(exc, aws.BotoCoreError):
         return SourceError(f"{action} {uri}: {exc}")
     if isinstance(exc, SourceError):

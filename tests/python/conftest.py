@@ -9,7 +9,8 @@ import pytest
 from olist_elt.spec import OLIST_FILES
 
 # Server fixtures (pg_server, pg_database, pg_env; s3_server, s3_env): see those modules.
-pytest_plugins = ["pg_server", "s3_server", "dbt_fixtures"]
+# fault_harness: warehouses on both engines and the fault suites' closing figures.
+pytest_plugins = ["pg_server", "s3_server", "dbt_fixtures", "fault_harness"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHARED_OLIST = PROJECT_ROOT.parent / "shared" / "olist"

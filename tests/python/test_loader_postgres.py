@@ -61,7 +61,10 @@ def test_real_files_load_with_readme_counts(real_olist_dir: Path, pg: Postgres) 
     assert [t.table for t in report.tables] == [f.table for f in OLIST_FILES]
     for table, rows in REAL_ROWS.items():
         assert pg.count(table) == rows, table
-    audit = pg.query("select table_name, rows_read, rows_loaded, status from raw_olist._load_runs")
+    audit = pg.query(
+        "select table_name, rows_read, rows_loaded, status from raw_olist._load_runs "
+        "where table_name <> '*'"
+    )
     assert set(audit) == {(t, n, n, "loaded") for t, n in REAL_ROWS.items()}
     assert (
         pg.query(
@@ -146,7 +149,7 @@ BAD_ORDERS: dict[str, tuple[bytes | None, list[str]]] = {
     ),
     "short row": (
         HEADER + b"\n" + GOOD_ROW + b"\n1,2,3\n",
-        ["PostgreSQL rejected", "olist_orders_dataset.csv", "missing data for column"],
+        ["olist_orders_dataset.csv: line 3", "expected 8 fields", "found fewer (no value for"],
     ),
     "header only": (HEADER + b"\n", ["no data rows"]),
 }

@@ -7,19 +7,28 @@ during that same pass (DuckDB cannot reach S3 here: no httpfs), then read locall
 Atomicity: ``create or replace table ... as select ... from read_csv(...)`` inside
 one transaction with the audit row. DuckDB views bind to table names when queried,
 so dbt's staging views keep working across the replace; a failure rolls back to
-the previous table. A daily drop (``job.ingest_date``) instead deletes that day's rows
-and inserts the file's, in the same kind of transaction.
+the previous table.
+
+One writer: DuckDB locks the database file for the process that opens it, so a second
+loader (or a dbt run, or a notebook) on the same file fails to connect; the error says
+which process holds it (``lock_wait`` retries for a while first).
+
+A daily drop (``job.ingest_date``) instead deletes that day's rows and inserts the
+file's, in the same kind of transaction.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from olist_elt import faults
 from olist_elt.errors import LoadError, TargetError
 from olist_elt.sources import LocalSource, SourceFile
 from olist_elt.sql import ident, literal
@@ -29,10 +38,14 @@ from olist_elt.targets.base import (
     Loaded,
     TableJob,
     Target,
+    field_count_error,
     short_engine_message,
 )
 
 log = logging.getLogger(__name__)
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
+LOCK_RETRY_SECONDS = 0.2
 
 
 def read_csv_sql(paths: str | Sequence[str], gzip: bool, columns: Sequence[str]) -> str:
@@ -45,12 +58,14 @@ def read_csv_sql(paths: str | Sequence[str], gzip: bool, columns: Sequence[str])
     return (
         f"read_csv({files}, header = true, auto_detect = false, delim = ',', "
         f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
-        f"compression = '{'gzip' if gzip else 'none'}', columns = {{{types}}})"
+        f"compression = {literal('gzip' if gzip else 'none')}, columns = {{{types}}})"
     )
 
 
 class DuckDBTarget(Target):
     kind = "duckdb"
+    run_lock = True  # the file lock, held from connect() to close()
+    reports_duplicate_keys = True
     text_type = "varchar"
     lineage_types: ClassVar[dict[str, str]] = {
         "_source_file": "varchar",
@@ -67,11 +82,35 @@ class DuckDBTarget(Target):
         import duckdb
 
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            return duckdb.connect(self.path)
-        except duckdb.Error as exc:
-            raise TargetError(f"cannot open DuckDB database {self.path}: {exc}") from exc
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise TargetError(
+                    f"cannot create the folder of DuckDB database {self.path}: {exc.strerror}"
+                ) from None
+        deadline = time.monotonic() + self.lock_wait
+        while True:
+            try:
+                return duckdb.connect(self.path)
+            except duckdb.Error as exc:
+                holder = _LOCK_HOLDER.search(str(exc))
+                if holder is None:
+                    raise TargetError(
+                        f"cannot open DuckDB database {self.path}: {short_engine_message(exc)}"
+                    ) from None
+                if time.monotonic() >= deadline:
+                    waited = f" after waiting {self.lock_wait:g} s" if self.lock_wait else ""
+                    raise TargetError(
+                        f"DuckDB database {self.path} is in use by another process (PID "
+                        f"{holder['pid']}, {Path(holder['program']).name}){waited}: DuckDB "
+                        "allows one writing process, so another olist-load, dbt run or "
+                        "notebook must finish first (--lock-wait SECONDS waits for it); "
+                        "nothing was loaded"
+                    ) from None
+                time.sleep(LOCK_RETRY_SECONDS)
+
+    def lock(self) -> None:
+        faults.checkpoint("run.locked")  # connect() took the file lock
 
     def _run(self, sql: str) -> list[tuple[Any, ...]] | None:
         cursor = self._connection.execute(sql)
@@ -95,8 +134,10 @@ class DuckDBTarget(Target):
         )
         with scratch_dir as scratch:
             paths, rows_read, checksums = [], 0, []
-            for source_file in job.files.files:
-                path = source_file.uri if local else str(Path(scratch) / source_file.name)
+            for index, source_file in enumerate(job.files.files):
+                # The copy's name is ours, not the object's: no key can point it elsewhere.
+                copy = f"{index}.csv" + (".gz" if source_file.gzip else "")
+                path = source_file.uri if local else str(Path(scratch) / copy)
                 paths.append(path)
                 if self.dry_run:
                     continue
@@ -125,6 +166,7 @@ class DuckDBTarget(Target):
                 try:
                     if job.ingest_date is None:
                         result = self.execute(f"create or replace table {relation} as\n{selects}")
+                        faults.checkpoint("table.swap")
                     else:
                         self.execute(self.delete_drop_sql(job))
                         columns = ", ".join(ident(n) for n, _ in self.raw_columns(job))
@@ -132,9 +174,11 @@ class DuckDBTarget(Target):
                 except LoadError:
                     raise
                 except Exception as exc:
+                    message = short_engine_message(exc)
+                    columns = len(job.files.spec.columns)
                     raise TargetError(
-                        f"DuckDB could not load {job.files.uri} into {job.table}: "
-                        f"{short_engine_message(exc)}"
+                        field_count_error(job.files.uri, columns, message)
+                        or f"DuckDB could not load {job.files.uri} into {job.table}: {message}"
                     ) from exc
                 rows_loaded = int(result[0][0]) if result else 0
                 loaded = self.verify_and_commit(

@@ -14,6 +14,11 @@ The table is created when missing. When its columns differ from the spec (the
 spec changed), it is dropped with ``cascade`` (dependent views go too; dbt
 recreates them) and recreated, with a warning in the log.
 
+One loader per schema: the run takes a session-level advisory lock keyed on the schema
+name (``pg_try_advisory_lock``) on its first connection. A second loader fails with a
+message naming the session holding it (or waits ``lock_wait`` seconds first). The server
+releases the lock when the holder's connection ends, even when its process was killed.
+
 A daily drop (``job.ingest_date``) runs the same transaction with ``delete ... where
 _ingest_date = <day>`` instead of ``truncate``: that day's rows are replaced, the rest kept.
 """
@@ -21,8 +26,11 @@ _ingest_date = <day>`` instead of ``truncate``: that day's rows are replaced, th
 from __future__ import annotations
 
 import logging
+import time
+import zlib
 from typing import Any
 
+from olist_elt import faults
 from olist_elt.errors import LoadError, TargetError
 from olist_elt.spec import LINEAGE_COLUMNS
 from olist_elt.sql import ident
@@ -32,6 +40,7 @@ from olist_elt.targets.base import (
     Loaded,
     TableJob,
     Target,
+    field_count_error,
     short_engine_message,
 )
 
@@ -46,9 +55,22 @@ _CONNECT_KEYS = (
 )  # fmt: skip
 
 
+# First key of the loader's advisory locks (the second is the schema's crc32): any number
+# other programs on the same database are unlikely to use.
+LOCK_NAMESPACE = 0x01157
+LOCK_RETRY_SECONDS = 0.2
+
+
+def lock_key(schema: str) -> tuple[int, int]:
+    """The two int4 keys of the schema's advisory lock."""
+    crc = zlib.crc32(schema.encode("utf-8"))
+    return LOCK_NAMESPACE, crc - (1 << 32) if crc >= 1 << 31 else crc
+
+
 class PostgresTarget(Target):
     kind = "postgres"
     parallel_tables = 2
+    run_lock = True
 
     def _connect(self) -> Any:
         import psycopg2
@@ -64,7 +86,59 @@ class PostgresTarget(Target):
             raise TargetError(f"cannot connect to PostgreSQL {where}: {exc}".strip()) from exc
         # Explicit begin/commit statements, so the printed plan is what runs.
         connection.autocommit = True
+        # Literals are rendered with doubled quotes only: backslashes must not be escapes.
+        with connection.cursor() as cursor:
+            cursor.execute("set standard_conforming_strings = on")
         return connection
+
+    _locked = False
+
+    def close(self) -> None:
+        # Unlock explicitly: the server ends a closed session's backend (and frees its
+        # locks) a moment after the client has gone, and the next run may already ask.
+        if self._locked and self._connection is not None:
+            first, second = lock_key(self.schema)
+            try:
+                self._bookkeeping(f"select pg_advisory_unlock({first}, {second})")
+            except Exception as exc:  # the session is gone: so is its lock
+                log.debug("unlock: %s", exc)
+            self._locked = False
+        super().close()
+
+    def lock(self) -> None:
+        if self.dry_run:
+            return
+        first, second = lock_key(self.schema)
+        deadline = time.monotonic() + self.lock_wait
+        while True:
+            rows = self._bookkeeping(f"select pg_try_advisory_lock({first}, {second})")
+            if rows and rows[0][0]:
+                self._locked = True
+                faults.checkpoint("run.locked")
+                return
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(LOCK_RETRY_SECONDS)
+        holder = self._bookkeeping(
+            "select locks.pid, activity.application_name, activity.backend_start\n"
+            "from pg_catalog.pg_locks as locks\n"
+            "left join pg_catalog.pg_stat_activity as activity on activity.pid = locks.pid\n"
+            f"where locks.locktype = 'advisory' and locks.classid = {first}\n"
+            f"    and locks.objid = {second & 0xFFFFFFFF} and locks.objsubid = 2 and locks.granted"
+        )
+        who = (
+            f"session pid {holder[0][0]} ({holder[0][1] or 'unnamed'}, connected "
+            f"{holder[0][2]:%Y-%m-%d %H:%M:%S})"
+            if holder and holder[0][2] is not None
+            else "another session"
+        )
+        waited = f" after waiting {self.lock_wait:g} s" if self.lock_wait else ""
+        raise TargetError(
+            f"another olist-load is loading schema {self.schema} of PostgreSQL database "
+            f"{self.profile.settings.get('dbname') or self.profile.settings.get('database')} "
+            f"({who} holds the loader's advisory lock){waited}; try again when it has "
+            "finished (--lock-wait SECONDS waits for it); nothing was loaded"
+        )
 
     def _run(self, sql: str) -> list[tuple[Any, ...]] | None:
         with self._connection.cursor() as cursor:
@@ -123,6 +197,7 @@ class PostgresTarget(Target):
             if job.ingest_date is None:
                 self._ensure_table(job)
                 self.execute(f"truncate table {relation}")
+                faults.checkpoint("table.swap")
             else:
                 self.execute(self.delete_drop_sql(job))
             rows_read = rows_loaded = 0
@@ -173,9 +248,10 @@ class PostgresTarget(Target):
                 raise stream.error from None
             if stream.error is not None:
                 raise TargetError(f"reading {stream.source_file.uri}: {stream.error}") from exc
+            message = short_engine_message(exc)
             raise TargetError(
-                f"PostgreSQL rejected {stream.source_file.uri} for table {job.table}: "
-                f"{short_engine_message(exc)}"
+                field_count_error(stream.source_file.uri, len(job.files.spec.columns), message)
+                or f"PostgreSQL rejected {stream.source_file.uri} for table {job.table}: {message}"
             ) from exc
 
 

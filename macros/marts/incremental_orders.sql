@@ -17,24 +17,6 @@
     (int_order_source_rows_aggregated_to_orders) before calling them.
 #}
 
-{# The watermark CTE body: what the existing table has already seen. #}
-{% macro incremental_watermark() %}
-    select
-        -- an empty table has seen nothing: everything counts as new
-        coalesce(
-            max(_source_loaded_at), cast('1900-01-01 00:00:00' as timestamp)
-        ) as loaded_at,
-        cast(
-            {{ dbt.dateadd(
-                'day',
-                -1 * var('incremental_lookback_days'),
-                "coalesce(max(_source_ingest_date), cast('1900-01-01' as date))",
-            ) }} as date
-        ) as lookback_start_date
-    from {{ this }}
-{% endmacro %}
-
-
 {# The changed-orders CTE body: one row per order to recompute. #}
 {% macro incremental_changed_orders() %}
     select order_lineage.order_id

@@ -20,9 +20,9 @@
     Staging models are incremental tables (delete+insert on the key). An incremental run
     ranks every raw version of the keys that received a row since the table's watermark,
     and only those: a day's run reads the day's keys, not the whole history, and replaces
-    each with the same row a full refresh would pick. "Since the watermark" is the rule of
-    the facts (macros/marts/incremental_orders.sql): loaded after the newest load time on
-    the table, or dropped within `incremental_lookback_days` of its newest drop date.
+    each with the same row a full refresh would pick. "Since the watermark" is the rule the
+    facts follow too (macros/incremental_watermark.sql): loaded after the newest load time
+    on the table, or dropped within `incremental_lookback_days` of its newest drop date.
     Raw tables only grow between full loads, and olist-run rebuilds staging after a full
     load, so no key ever has to leave an incremental table.
 
@@ -80,18 +80,7 @@
             {%- endfor %}
             from {{ relation }} as new_versions
             cross join (
-                select
-                    coalesce(
-                        max(_loaded_at), cast('1900-01-01 00:00:00' as timestamp)
-                    ) as loaded_at,
-                    cast(
-                        {{ dbt.dateadd(
-                            'day',
-                            -1 * var('incremental_lookback_days'),
-                            "coalesce(max(_ingest_date), cast('1900-01-01' as date))",
-                        ) }} as date
-                    ) as lookback_start_date
-                from {{ this }}
+                {{ incremental_watermark() }}
             ) as watermark
             where
                 new_versions._loaded_at > watermark.loaded_at

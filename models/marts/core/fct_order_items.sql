@@ -17,7 +17,7 @@ order_lineage as (
 {% if is_incremental() %}
     -- what the table has seen, and the orders changed since (macros/marts/incremental_orders.sql)
     watermark as (
-        {{ incremental_watermark() }}
+        {{ incremental_watermark('_source_loaded_at', '_source_ingest_date') }}
     ),
 
     changed_orders as (

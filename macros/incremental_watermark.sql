@@ -1,0 +1,23 @@
+{#
+    What an incremental table has already seen, as a one-row query: the newest load time
+    on it (`loaded_at`) and the first drop date still inside the lookback window
+    (`lookback_start_date`: its newest drop date minus var incremental_lookback_days).
+    A run treats as new every source row loaded after the first or dropped on or after the
+    second. Used by the incremental staging tables (latest_version) and the incremental
+    facts (incremental_orders), each with the names of its own lineage columns.
+#}
+{% macro incremental_watermark(loaded_at='_loaded_at', ingest_date='_ingest_date') %}
+    select
+        -- an empty table has seen nothing: everything counts as new
+        coalesce(
+            max({{ loaded_at }}), cast('1900-01-01 00:00:00' as timestamp)
+        ) as loaded_at,
+        cast(
+            {{ dbt.dateadd(
+                'day',
+                -1 * var('incremental_lookback_days'),
+                "coalesce(max(" ~ ingest_date ~ "), cast('1900-01-01' as date))",
+            ) }} as date
+        ) as lookback_start_date
+    from {{ this }}
+{% endmacro %}

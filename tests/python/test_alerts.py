@@ -155,3 +155,43 @@ def test_olist_daily_wrapper_alerts_when_a_day_fails(
     assert "header" in body.lower(), body
     # The wrapper still shows olist-daily's own output.
     assert "FAILED" in output
+
+
+def test_slack_webhook_receives_the_alert(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An incoming-webhook stand-in on 127.0.0.1 gets the subject, the link and the failure."""
+    import http.server
+    import threading
+
+    bodies: list[dict[str, Any]] = []
+
+    class Webhook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers["Content-Length"])
+            bodies.append(json.loads(self.rfile.read(length)))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:  # keep test output quiet
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Webhook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.delenv("OLIST_ALERT_TOPIC_ARN", raising=False)
+    try:
+        alert = Alert(
+            job="olist_daily",
+            task="dbt_build.fct_orders_model_build",
+            failure="unique_fct_orders_order_id: Got 2 results",
+            link="http://airflow.example/log",
+            ingest_date="2018-08-15",
+        )
+        assert publish(alert, slack_webhook=f"http://127.0.0.1:{server.server_port}/hook") is None
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    [body] = bodies
+    assert alert.subject in body["text"]
+    assert "http://airflow.example/log" in body["text"]
+    assert "Got 2 results" in body["text"]

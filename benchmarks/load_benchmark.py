@@ -7,6 +7,8 @@ Floors, on the same files, machine and server:
   read_csv(file, all_varchar = true)`` for each file.
 - PostgreSQL: a fresh database, then per file ``create table`` (all text) and a
   plain ``COPY ... FROM STDIN (format csv, header)`` of the file, one commit.
+  Also ``psql``'s ``\\copy`` of the same files in one transaction (``psql_floor``): the
+  floor a user would reach for by hand.
 
 The loader runs ``olist_elt.load.load()`` end to end (profile, listing, streaming
 validation, hashing, lineage columns, audit rows) twice per repeat: a first load
@@ -21,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -100,6 +104,25 @@ def postgres_floor(server: devserver.PgServer, database: str, source: Path) -> N
     connection.close()
 
 
+def psql_floor(dsn: str, source: Path) -> None:
+    """psql: per file ``create table`` (all text) and ``\\copy``, one transaction."""
+    psql = shutil.which("psql") or "/usr/bin/psql"
+    lines = ["\\set ON_ERROR_STOP 1", "begin;"]
+    for spec in OLIST_FILES:
+        columns = ", ".join(f"{c} text" for c in spec.column_names)
+        path = str(source / spec.file_name).replace("'", "''")
+        lines.append(f"create table {spec.table} ({columns});")
+        lines.append(f"\\copy {spec.table} from '{path}' with (format csv, header true)")
+    lines.append("commit;")
+    subprocess.run(
+        [psql, dsn, "--quiet", "--no-psqlrc"],
+        input="\n".join(lines) + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+
+
 def loader(source: Path, target: str, profiles: Path, *, force: bool) -> None:
     report = load(str(source), target=target, profiles_dir=str(profiles), force=force)
     if not report.ok:
@@ -163,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
                     floor_db_name = create_database(server, f"floor{run}")
                     times.setdefault("postgres floor", []).append(
                         timed(lambda: postgres_floor(server, floor_db_name, source))  # noqa: B023
+                    )
+                    psql_db = create_database(server, f"psql{run}")
+                    times.setdefault("postgres psql \\copy", []).append(
+                        timed(lambda: psql_floor(server.dsn(psql_db), source))  # noqa: B023
                     )
                     os.environ["BENCH_PG_DATABASE"] = create_database(server, f"loader{run}")
                     for force, label in ((False, "first load"), (True, "forced reload")):

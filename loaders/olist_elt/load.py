@@ -347,9 +347,12 @@ class _Run:
         except Exception as exc:
             if isinstance(exc, LoadError):
                 result.error = str(exc)
-            else:  # a driver error we did not anticipate: still reported per table
-                log.exception("unexpected error loading %s", spec.table)
-                result.error = f"{type(exc).__name__}: {exc}"
+            else:  # a driver error we did not anticipate: still one line, file and table named
+                log.debug("unexpected error loading %s", spec.table, exc_info=True)
+                result.error = (
+                    f"loading {files.uri} into table {spec.table} failed: "
+                    f"{type(exc).__name__}: {short_engine_message(exc)}"
+                )
             self.finish(result, files, started=started, clock=clock, warehouse=warehouse)
             return
         result.status = audit.PLANNED if self.report.dry_run else audit.LOADED

@@ -196,8 +196,12 @@ def test_postgres_disk_full(
             failed = wh.cli([str(new)])
             assert failed.returncode == 1, failed.stdout + failed.stderr
             errors = one_line_errors(failed.stdout)
-            assert len(errors) == 1 and "olist_geolocation_dataset.csv" in errors[0], errors
-            assert "No space left on device" in errors[0], errors
+            # Tables load in parallel: a small one loading next to the large geolocation
+            # can hit the full disk too. Each failure names its own file.
+            assert any("olist_geolocation_dataset.csv" in error for error in errors), errors
+            assert all(
+                "No space left on device" in error and "_dataset.csv" in error for error in errors
+            ), errors
             assert wh.rows(BIG) == before[BIG]
             assert all(len(wh.load_ids(spec.table)) == 1 for spec in OLIST_FILES)
         finally:

@@ -1,0 +1,903 @@
+"""`make bench`: every measurement of the pipeline side by side in one run, one table, one JSON.
+
+    .venv/bin/python benchmarks/run_all.py [--scales 0.1,1,3,10] [--skip postgres,incremental]
+
+What it measures (each phase in its own process, benchmarks/phases.py, so that its peak
+memory is its own; the reference scale is --reference-scale, 1 by default):
+
+- load: the loader into DuckDB against DuckDB's read_csv of the same files into tables,
+  and the loader into PostgreSQL against psql's \\copy (a throwaway server), --repeat
+  times interleaved; ratio = median loader / median floor (minimum ratio shown too).
+- build: a fresh `dbt build --full-refresh` on DuckDB at the reference scale: dbt
+  import, parse (no partial-parse state) and build; per resource type the summed node
+  execution, and the build time during which no node was executing SQL (dbt's own work).
+  With several scales, the build time's intercept at scale 0 estimates the fixed cost.
+- end to end: `olist-run` (what `make run` calls after its install step) at the
+  reference scale, once with an empty data cache (generation included) and once with
+  the generated files cached; fresh warehouse and dbt target folder each time.
+- scale: per scale, generate (cached per scale and seed under data/generated, the
+  folder `make run` uses; the timing is stored next to the files), load into a fresh
+  DuckDB file, fresh dbt build; time and peak memory; time ratio of the largest scale to
+  the reference one, and the loader's peak memory across scales.
+- iteration: a no-op reload (`olist-load` of unchanged files: every table skipped), and
+  a one-model `dbt build --select` after editing a staging model (in a copy of the
+  project, partial parsing warm), as the CLI and split into parse and build.
+- incremental: benchmarks/daily_increment_benchmark.py's main(), its printed figures.
+
+Peak memory per phase: ``peak_rss_mb``, the largest resident set of the phase's own
+processes (getrusage, exact), and ``peak_pss_mb``, the sampled sum of proportional set
+sizes of every process involved (the phase's tree and, for PostgreSQL, the server's).
+
+Results: a table on stdout and bench-output/bench-<UTC time>.json (and latest.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import load_benchmark  # noqa: E402
+
+from olist_elt import devserver  # noqa: E402
+from olist_elt.pipeline import GENERATED_ROOT  # noqa: E402
+
+log = logging.getLogger("bench")
+
+PARTS = ("load", "real", "postgres", "scale", "build", "e2e", "iteration", "incremental")
+EDITED_MODEL = "stg_olist__sellers"
+PROJECT_ITEMS = ("dbt_project.yml", "models", "macros", "tests", "snapshots", "seeds", "analyses")
+GOAL_LOAD_RATIO = 1.5
+GOAL_E2E_SECONDS = 30.0
+GOAL_ITERATION_SECONDS = 3.0
+GOAL_LOADER_MEMORY_GROWTH = 1.5  # "flat": peak at the largest scale / at the reference one
+GOAL_INCREMENT_RATIO = 0.1
+
+Json = dict[str, Any]
+
+
+# --- running one phase -------------------------------------------------------------------
+
+
+class TreeSampler(threading.Thread):
+    """Sums the proportional set size (PSS) of process trees every `interval` seconds.
+
+    PSS splits shared pages between the processes sharing them, so a sum over PostgreSQL's
+    backends does not count its shared buffers once per backend as RSS would.
+    """
+
+    def __init__(self, roots: Iterable[int], interval: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self.roots = list(roots)
+        self.interval = interval
+        self.peak_kb = 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            self.peak_kb = max(self.peak_kb, sum(pss_kb(p) for p in descendants(self.roots)))
+            self._done.wait(self.interval)
+
+    def stop(self) -> float:
+        self._done.set()
+        self.join()
+        return self.peak_kb / 1024
+
+
+def descendants(roots: Iterable[int]) -> set[int]:
+    """The roots and every process below them (/proc/PID/task/TID/children: no full scan)."""
+    found, pending = set(), list(roots)
+    while pending:
+        pid = pending.pop()
+        if pid in found:
+            continue
+        found.add(pid)
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{task}/children") as handle:
+                    pending.extend(int(child) for child in handle.read().split())
+            except OSError:
+                continue
+    return found
+
+
+def pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+@dataclass
+class Phase:
+    """One phase's figures: wall time from outside, time inside, peaks, its own result."""
+
+    name: str
+    wall: float
+    seconds: float
+    peak_rss_mb: float
+    peak_pss_mb: float
+    result: Json = field(default_factory=dict)
+
+    def as_json(self) -> Json:
+        figures = {
+            k: v for k, v in self.result.items() if not k.startswith("maxrss") and k != "output"
+        }
+        return {
+            "wall_seconds": round(self.wall, 3),
+            "seconds": round(self.seconds, 3),
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "peak_pss_mb": round(self.peak_pss_mb, 1),
+            **{k: v for k, v in figures.items() if k != "seconds"},
+        }
+
+
+class PhaseFailed(RuntimeError):
+    pass
+
+
+class Runner:
+    def __init__(self, scratch: Path, environ: dict[str, str]) -> None:
+        self.scratch = scratch
+        self.environ = environ  # for every phase (profiles, warehouse paths)
+        self.server_pid: int | None = None  # PostgreSQL's postmaster, sampled with each phase
+        self._count = 0
+
+    def run(self, phase: str, args: Json, environ: dict[str, str] | None = None) -> Phase:
+        self._count += 1
+        args_path = self.scratch / f"phase{self._count}.args.json"
+        result_path = self.scratch / f"phase{self._count}.result.json"
+        args = {**args, "environ": {**self.environ, **(environ or {})}}
+        args_path.write_text(json.dumps(args))
+        command = [sys.executable, str(HERE / "phases.py"), phase, str(args_path), str(result_path)]
+        clock = time.perf_counter()
+        child = subprocess.Popen(command, cwd=ROOT)
+        roots = [child.pid] + ([self.server_pid] if self.server_pid else [])
+        sampler = TreeSampler(roots)
+        sampler.start()
+        code = child.wait()
+        wall = time.perf_counter() - clock
+        peak_pss = sampler.stop()
+        if code != 0 or not result_path.exists():
+            raise PhaseFailed(f"phase {phase} failed (exit {code}); arguments in {args_path}")
+        result = json.loads(result_path.read_text())
+        peak_rss = max(result.get("maxrss_self_mb", 0.0), result.get("maxrss_children_mb", 0.0))
+        return Phase(phase, wall, result["seconds"], peak_rss, peak_pss, result)
+
+
+# --- the measurements ----------------------------------------------------------------------
+
+
+def generated(runner: Runner, data_dir: Path, scale: float, seed: int) -> tuple[Path, Json]:
+    """The files for (scale, seed), generated once; the generation's figures kept beside them."""
+    folder = data_dir / f"scale={scale:g}-seed={seed}"
+    record = folder / ".bench-generate.json"
+    if (folder / ".complete").exists() and record.exists():
+        return folder, {**json.loads(record.read_text()), "cached": True}
+    phase = runner.run("generate", {"out": str(folder), "scale": scale, "seed": seed})
+    figures = phase.as_json()
+    figures["measured_at"] = utc_now()
+    record.write_text(json.dumps(figures))
+    return folder, {**figures, "cached": False}
+
+
+def ratio(numerator: float, denominator: float) -> float | None:
+    return round(numerator / denominator, 3) if denominator else None
+
+
+def compare(loader: list[float], floor: list[float]) -> Json:
+    # Ratios of the figures as written, so that the JSON checks out by itself.
+    loader, floor = [round(x, 3) for x in loader], [round(x, 3) for x in floor]
+    return {
+        "loader_seconds": [round(x, 3) for x in loader],
+        "floor_seconds": [round(x, 3) for x in floor],
+        "ratio": ratio(statistics.median(loader), statistics.median(floor)),
+        "ratio_min": ratio(min(loader), min(floor)),
+    }
+
+
+def load_comparison(
+    runner: Runner, source: Path, repeat: int, server: devserver.PgServer | None
+) -> Json:
+    """Loader versus floor, interleaved per repeat so that drifting load hits both alike."""
+    times: dict[str, list[float]] = {}
+    peaks: dict[str, float] = {}
+    for run in range(repeat):
+        work = Path(tempfile.mkdtemp(prefix=f"load{run}-", dir=runner.scratch))
+        steps: list[tuple[str, str, Json, dict[str, str]]] = [
+            ("duckdb floor", "duckdb_floor", {"database": str(work / "floor.duckdb")}, {}),
+            (
+                "duckdb loader",
+                "loader",
+                {"target": "duckdb", "force": False},
+                {"OLIST_DUCKDB_PATH": str(work / "loader.duckdb")},
+            ),
+        ]
+        if server is not None:
+            steps += [
+                (
+                    "postgres floor",
+                    "psql_floor",
+                    {"dsn": server.dsn(create_database(server, f"floor{run}"))},
+                    {},
+                ),
+                (
+                    "postgres loader",
+                    "loader",
+                    {"target": "postgres", "force": False},
+                    {"OLIST_PG_DATABASE": create_database(server, f"loader{run}")},
+                ),
+            ]
+        for label, phase, args, environ in steps:
+            measured = runner.run(
+                phase,
+                {**args, "source": str(source), "profiles": runner.environ["BENCH_PROFILES"]},
+                environ,
+            )
+            times.setdefault(label, []).append(measured.seconds)
+            peaks[label] = max(peaks.get(label, 0.0), measured.peak_pss_mb)
+    result: Json = {}
+    for engine in ("duckdb", "postgres"):
+        if f"{engine} loader" in times:
+            result[engine] = compare(times[f"{engine} loader"], times[f"{engine} floor"])
+            result[engine]["floor"] = "read_csv" if engine == "duckdb" else "psql \\copy"
+            result[engine]["peak_pss_mb"] = {
+                "loader": round(peaks[f"{engine} loader"], 1),
+                "floor": round(peaks[f"{engine} floor"], 1),
+            }
+    return result
+
+
+def create_database(server: devserver.PgServer, name: str) -> str:
+    import psycopg2
+
+    connection = psycopg2.connect(server.dsn("postgres"))
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'drop database if exists "{name}"')
+        cursor.execute(f'create database "{name}"')
+    connection.close()
+    return name
+
+
+def dbt_args(runner: Runner, target: str, work: Path, project: Path = ROOT) -> Json:
+    return {
+        "project_dir": str(project),
+        "profiles": runner.environ["BENCH_PROFILES"],
+        "target": target,
+        "target_path": str(work / "target"),
+        "log_path": str(work / "logs"),
+    }
+
+
+def scale_series(runner: Runner, sources: dict[float, Path], parts: set[str]) -> dict[float, Json]:
+    """Per scale: the loader into a fresh DuckDB file, then a fresh full dbt build."""
+    rows: dict[float, Json] = {}
+    for scale, source in sources.items():
+        work = runner.scratch / f"scale{scale:g}"
+        work.mkdir()
+        environ = {"OLIST_DUCKDB_PATH": str(work / "olist.duckdb")}
+        row: Json = {}
+        row["load"] = runner.run(
+            "loader",
+            {
+                "source": str(source),
+                "target": "duckdb",
+                "force": False,
+                "profiles": runner.environ["BENCH_PROFILES"],
+            },
+            environ,
+        ).as_json()
+        if "build" in parts:
+            build = runner.run(
+                "dbt", {**dbt_args(runner, "duckdb", work), "full_refresh": True}, environ
+            )
+            row["build"] = build.as_json()
+            row["build"]["wall_seconds"] = round(build.wall, 3)
+            if not build.result.get("ok"):
+                log.warning("dbt build at scale %g failed: %s", scale, build.result.get("failures"))
+        row["database"] = environ["OLIST_DUCKDB_PATH"]
+        rows[scale] = row
+    return rows
+
+
+def end_to_end(runner: Runner, scale: float, seed: int, data_dir: Path) -> Json:
+    """olist-run as `make run` calls it: an empty data cache, then a cached one."""
+    result: Json = {}
+    cold_cache = runner.scratch / "e2e-generated"
+    for label, cache in (("cold", cold_cache), ("cached_data", data_dir)):
+        work = runner.scratch / f"e2e-{label}"
+        work.mkdir()
+        environ = {
+            "OLIST_DUCKDB_PATH": str(work / "olist.duckdb"),
+            "DBT_TARGET_PATH": str(work / "target"),
+            "DBT_LOG_PATH": str(work / "logs"),
+            "OLIST_GENERATED_DIR": str(cache),
+        }
+        argv = [
+            str(Path(sys.executable).parent / "olist-run"),
+            "--target",
+            "duckdb",
+            "--scale",
+            f"{scale:g}",
+            "--seed",
+            str(seed),
+        ]
+        phase = runner.run("command", {"argv": argv, "cwd": str(ROOT)}, environ)
+        figures = phase.as_json()
+        figures["ok"] = phase.result["returncode"] == 0
+        figures["printed"] = parse_olist_run(phase.result["output"])
+        figures["command"] = " ".join(["olist-run", *argv[1:]])
+        if not figures["ok"]:
+            figures["output"] = phase.result["output"][-2000:]
+        result[label] = figures
+        result[label]["database"] = environ["OLIST_DUCKDB_PATH"]
+    shutil.rmtree(cold_cache, ignore_errors=True)
+    return result
+
+
+def parse_olist_run(output: str) -> Json:
+    figures: Json = {}
+    if match := re.search(r"generated [\d,]+ rows at scale \S+ in ([\d.]+) s", output):
+        figures["generate_seconds"] = float(match.group(1))
+    if match := re.search(r"dbt build in ([\d.]+) s", output):
+        figures["dbt_build_seconds"] = float(match.group(1))
+    if match := re.search(r"^total ([\d.]+) s", output, re.MULTILINE):
+        figures["total_seconds"] = float(match.group(1))
+    return figures
+
+
+def copy_project(destination: Path) -> Path:
+    destination.mkdir(parents=True)
+    for item in PROJECT_ITEMS:
+        source = ROOT / item
+        if source.is_dir():
+            shutil.copytree(source, destination / item)
+        elif source.exists():
+            shutil.copy2(source, destination / item)
+    return destination
+
+
+def edit_model(project: Path, count: int) -> None:
+    """A change dbt's partial parsing must pick up: a comment at the end of the model."""
+    path = next((project / "models").rglob(f"{EDITED_MODEL}.sql"))
+    path.write_text(path.read_text() + f"\n-- benchmark edit {count}\n")
+
+
+def iteration(runner: Runner, source: Path, database: str) -> Json:
+    """A no-op reload and a one-model build after an edit, on an already built warehouse."""
+    environ = {"OLIST_DUCKDB_PATH": database}
+    bin_dir = Path(sys.executable).parent
+    result: Json = {}
+    noop = runner.run(
+        "command",
+        {"argv": [str(bin_dir / "olist-load"), str(source), "--target", "duckdb"]},
+        environ,
+    )
+    result["noop_reload"] = {
+        **noop.as_json(),
+        "command": f"olist-load {source} --target duckdb",
+        "ok": noop.result["returncode"] == 0,
+        "skipped_all": "9 skipped" in noop.result["output"],
+    }
+    result["noop_reload"].pop("output", None)
+    if not result["noop_reload"]["skipped_all"]:
+        result["noop_reload"]["output"] = noop.result["output"][-1500:]
+
+    work = runner.scratch / "iteration"
+    project = copy_project(work / "project")
+    args = dbt_args(runner, "duckdb", work, project)
+    runner.run("dbt", {**args, "parse_only": True}, environ)  # warm partial parsing, not timed
+    edit_model(project, 1)
+    argv = [
+        str(bin_dir / "dbt"),
+        "build",
+        "--select",
+        EDITED_MODEL,
+        "--project-dir",
+        args["project_dir"],
+        "--profiles-dir",
+        args["profiles"],
+        "--target",
+        "duckdb",
+        "--target-path",
+        args["target_path"],
+        "--log-path",
+        args["log_path"],
+    ]
+    cli = runner.run("command", {"argv": argv}, environ)
+    result["one_model_cli"] = {
+        **cli.as_json(),
+        "command": f"dbt build --select {EDITED_MODEL}",
+        "ok": cli.result["returncode"] == 0,
+    }
+    result["one_model_cli"].pop("output", None)
+    edit_model(project, 2)
+    split = runner.run("dbt", {**args, "select": [EDITED_MODEL]}, environ)
+    result["one_model_split"] = split.as_json()
+    return result
+
+
+def incremental(runner: Runner, scale: float, seed: int, data_dir: Path) -> Json:
+    """daily_increment_benchmark.main() in its own process; its figures read from its text."""
+    try:
+        phase = runner.run(
+            "incremental",
+            {"argv": ["--scale", f"{scale:g}", "--seed", str(seed)]},
+            {"OLIST_GENERATED_DIR": str(data_dir)},
+        )
+    except PhaseFailed as exc:
+        return {"ok": False, "error": str(exc)}
+    output = phase.result.get("output", "")
+    figures: Json = {**phase.as_json(), "ok": phase.result.get("returncode") in (0, None)}
+    figures.pop("output", None)
+    if match := re.search(r"full refresh: ([\d.]+) s end to end", output):
+        figures["full_refresh_seconds"] = float(match.group(1))
+    if match := re.search(r"\nincrement [\d-]+: ([\d.]+) s end to end", output):
+        figures["increment_seconds"] = float(match.group(1))
+    if match := re.search(r"ratio increment / full refresh = .*= ([\d.]+)", output):
+        figures["ratio_printed"] = float(match.group(1))
+    if "increment_seconds" in figures and "full_refresh_seconds" in figures:
+        figures["ratio"] = ratio(figures["increment_seconds"], figures["full_refresh_seconds"])
+    else:  # its output changed: keep it, so the figures can still be read by eye
+        figures["output"] = output[-3000:]
+    return figures
+
+
+# --- summary --------------------------------------------------------------------------------
+
+
+def linear_fit(points: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """Least-squares intercept and slope of time against scale (None with fewer than 2)."""
+    if len(points) < 2:
+        return None
+    mean_x = statistics.fmean(x for x, _ in points)
+    mean_y = statistics.fmean(y for _, y in points)
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    if not spread:
+        return None
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+    return mean_y - slope * mean_x, slope
+
+
+def scale_summary(rows: dict[float, Json], generation: dict[float, Json], reference: float) -> Json:
+    by_scale: Json = {}
+    for scale, row in rows.items():
+        by_scale[f"{scale:g}"] = {"generate": generation[scale], **row}
+    summary: Json = {"by_scale": by_scale}
+    if not rows:
+        return summary
+    largest = max(rows)
+    if largest == reference or reference not in rows:
+        return summary
+    factor = largest / reference
+    ratios: Json = {"scale_factor": factor}
+    for phase in ("generate", "load", "build"):
+        high = by_scale[f"{largest:g}"].get(phase)
+        low = by_scale[f"{reference:g}"].get(phase)
+        if high and low:
+            ratios[phase] = ratio(high["seconds"], low["seconds"])
+    summary[f"time_ratio_{largest:g}_to_{reference:g}"] = ratios
+    summary["loader_peak_rss_growth"] = ratio(
+        by_scale[f"{largest:g}"]["load"]["peak_rss_mb"],
+        by_scale[f"{reference:g}"]["load"]["peak_rss_mb"],
+    )
+    build_points = [(s, r["build"]["seconds"]) for s, r in rows.items() if "build" in r]
+    if fit := linear_fit(build_points):
+        summary["build_fit"] = {
+            "fixed_seconds": round(fit[0], 2),
+            "seconds_per_scale_unit": round(fit[1], 2),
+        }
+        smallest = min(rows)
+        if reference in rows and "build" in rows[reference] and smallest < reference:
+            # Robust to one noisy large scale: the whole build at the smallest scale is
+            # nearly all fixed cost, so its share of the reference build bounds that cost.
+            summary["build_fit"]["smallest_scale_share"] = ratio(
+                rows[smallest]["build"]["seconds"], rows[reference]["build"]["seconds"]
+            )
+        if reference in rows and "build" in rows[reference]:
+            # dbt's fixed cost (the time at scale 0) against the data's share at the reference.
+            summary["build_fit"]["fixed_share_at_reference"] = ratio(
+                fit[0], rows[reference]["build"]["seconds"]
+            )
+    return summary
+
+
+def goals(results: Json, reference: float) -> list[Json]:
+    found: list[Json] = []
+
+    def add(name: str, value: float | None, limit: float, lower_is_better: bool = True) -> None:
+        if value is None:
+            return
+        met = value <= limit if lower_is_better else value >= limit
+        found.append({"goal": name, "value": value, "limit": limit, "met": met})
+
+    for engine in ("duckdb", "postgres"):
+        if engine in results.get("load", {}):
+            add(
+                f"{engine} loader / floor at scale {reference:g}",
+                results["load"][engine]["ratio"],
+                GOAL_LOAD_RATIO,
+            )
+    for label in ("cold", "cached_data"):
+        if label in results.get("end_to_end", {}):
+            add(
+                f"olist-run end to end ({label}), s",
+                results["end_to_end"][label]["wall_seconds"],
+                GOAL_E2E_SECONDS,
+            )
+    scale = results.get("scale", {})
+    for key, ratios in scale.items():
+        if key.startswith("time_ratio_"):
+            for phase in ("generate", "load", "build"):
+                add(
+                    f"{phase} {key.removeprefix('time_')}",
+                    ratios.get(phase),
+                    ratios["scale_factor"],
+                )
+    add(
+        "loader peak RSS, largest / reference scale",
+        scale.get("loader_peak_rss_growth"),
+        GOAL_LOADER_MEMORY_GROWTH,
+    )
+    loop = results.get("iteration", {})
+    if "noop_reload" in loop:
+        add("no-op reload, s", loop["noop_reload"]["wall_seconds"], GOAL_ITERATION_SECONDS)
+    if "one_model_cli" in loop:
+        add(
+            "one-model dbt build after an edit, s",
+            loop["one_model_cli"]["wall_seconds"],
+            GOAL_ITERATION_SECONDS,
+        )
+    add(
+        "daily increment / full refresh",
+        results.get("incremental", {}).get("ratio"),
+        GOAL_INCREMENT_RATIO,
+    )
+    return found
+
+
+def table(results: Json) -> str:
+    lines: list[str] = []
+
+    def row(measure: str, value: str, note: str = "") -> None:
+        lines.append(f"{measure:<50} {value:>14}  {note}")
+
+    def mb(figures: Json) -> str:
+        return f"peak {figures['peak_rss_mb']:.0f} MB rss / {figures['peak_pss_mb']:.0f} MB pss"
+
+    row("measure", "value", "details")
+    lines.append("-" * 110)
+    reference = results["settings"]["reference_scale"]
+    for engine, figures in results.get("load", {}).items():
+        row(
+            f"load {engine}: loader / {figures['floor']} (scale {reference:g})",
+            f"{figures['ratio']:.2f}x",
+            f"median {statistics.median(figures['loader_seconds']):.2f} s vs "
+            f"{statistics.median(figures['floor_seconds']):.2f} s; min ratio "
+            f"{figures['ratio_min']:.2f}x",
+        )
+    for engine, figures in results.get("load_real_set", {}).items():
+        row(
+            f"load {engine}: loader / {figures['floor']} (real files)",
+            f"{figures['ratio']:.2f}x",
+            f"median {statistics.median(figures['loader_seconds']):.2f} s vs "
+            f"{statistics.median(figures['floor_seconds']):.2f} s; min ratio "
+            f"{figures['ratio_min']:.2f}x",
+        )
+    build = results.get("build")
+    if build:
+        by_type = build.get("by_type", {})
+        executed = ", ".join(
+            f"{t} {v['nodes']} nodes {v['execute_seconds']:.1f} s"
+            for t, v in sorted(by_type.items())
+        )
+        row(
+            f"dbt build duckdb (scale {reference:g}), wall",
+            f"{build['wall_seconds']:.2f} s",
+            f"import {build['import_seconds']:.1f} + parse {build['parse_seconds']:.1f} + build "
+            f"{build['build_seconds']:.1f} s",
+        )
+        row(
+            "  build: some node in its execute step",
+            f"{build['busy_seconds']:.2f} s",
+            f"summed per node: {executed}",
+        )
+        row(
+            "  build: dbt's own per-node work",
+            f"{build['overhead_seconds']:.2f} s",
+            "no node in its execute step",
+        )
+        if fit := results.get("scale", {}).get("build_fit"):
+            row(
+                "  build time fit over scales: fixed",
+                f"{fit['fixed_seconds']:.2f} s",
+                f"+ {fit['seconds_per_scale_unit']:.2f} s per scale unit; fixed share at "
+                f"scale {reference:g}: {fit.get('fixed_share_at_reference') or 0:.0%}; "
+                f"smallest scale's build / this one: {fit.get('smallest_scale_share') or 0:.0%}",
+            )
+    for label, figures in results.get("end_to_end", {}).items():
+        printed = figures.get("printed", {})
+        row(
+            f"olist-run end to end, {label} (scale {reference:g})",
+            f"{figures['wall_seconds']:.2f} s",
+            ("" if figures["ok"] else "FAILED ")
+            + ", ".join(f"{k} {v}" for k, v in printed.items())
+            + f"; {mb(figures)}",
+        )
+    scale = results.get("scale", {})
+    for key, figures in scale.get("by_scale", {}).items():
+        for phase in ("generate", "load", "build"):
+            if phase in figures:
+                phase_figures = figures[phase]
+                cached = " (cached timing)" if phase_figures.get("cached") else ""
+                row(
+                    f"scale {key}: {phase}",
+                    f"{phase_figures['seconds']:.2f} s",
+                    mb(phase_figures) + cached,
+                )
+    for key, ratios in scale.items():
+        if key.startswith("time_ratio_"):
+            text = ", ".join(
+                f"{p} {ratios[p]:.2f}" for p in ("generate", "load", "build") if p in ratios
+            )
+            row(key.replace("_", " "), f"x{ratios['scale_factor']:g} data", text)
+    if "loader_peak_rss_growth" in scale:
+        row("loader peak RSS, largest / reference scale", f"{scale['loader_peak_rss_growth']:.2f}x")
+    loop = results.get("iteration", {})
+    if "noop_reload" in loop:
+        row(
+            "no-op reload (olist-load, all skipped)",
+            f"{loop['noop_reload']['wall_seconds']:.2f} s",
+            mb(loop["noop_reload"]),
+        )
+    if "one_model_cli" in loop:
+        split = loop["one_model_split"]
+        row(
+            f"dbt build --select {EDITED_MODEL} after edit",
+            f"{loop['one_model_cli']['wall_seconds']:.2f} s",
+            f"in process: import {split['import_seconds']:.1f} + parse "
+            f"{split['parse_seconds']:.2f} "
+            f"+ build {split['build_seconds']:.2f} s (executing {split['busy_seconds']:.2f} s)",
+        )
+    inc = results.get("incremental")
+    if inc:
+        if "ratio" in inc:
+            row(
+                "daily increment / full refresh",
+                f"{inc['ratio']:.3f}",
+                f"{inc['increment_seconds']:.1f} s vs {inc['full_refresh_seconds']:.1f} s",
+            )
+        else:
+            row("daily increment / full refresh", "n/a", "see JSON: output kept")
+    lines.append("-" * 110)
+    for goal in results.get("goals", []):
+        status = "met" if goal["met"] else "MISSED"
+        row(f"goal: {goal['goal']}", f"{goal['value']:.2f}", f"limit {goal['limit']:g}: {status}")
+    return "\n".join(lines)
+
+
+def machine(server: devserver.PgServer | None) -> Json:
+    memory = ""
+    with open("/proc/meminfo") as handle:
+        for line in handle:
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GB"
+    cpu = ""
+    with open("/proc/cpuinfo") as handle:
+        for line in handle:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    versions = {
+        name: safe_version(name)
+        for name in ("dbt-core", "dbt-duckdb", "dbt-postgres", "duckdb", "psycopg2-binary")
+    }
+    postgres = None
+    try:
+        bin_dir = Path(server.bin_dir) if server else devserver.find_bin_dir()
+        postgres = subprocess.run(
+            [str(bin_dir / "postgres"), "--version"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    except devserver.DevServerError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": memory,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "postgres": postgres,
+        **versions,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def safe_version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scales", default="0.1,1,3,10", help="comma-separated generator scales")
+    parser.add_argument(
+        "--reference-scale",
+        type=float,
+        default=1.0,
+        help="scale of the load, build, end-to-end and iteration measures",
+    )
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--repeat", type=int, default=3, help="loader/floor pairs per engine")
+    parser.add_argument(
+        "--skip", default="", help=f"comma-separated parts to skip: {', '.join(PARTS)}"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=GENERATED_ROOT,
+        help="cache of generated files (default: the one make run uses)",
+    )
+    parser.add_argument("--output", type=Path, default=ROOT / "bench-output")
+    args = parser.parse_args(argv)
+    args.skip = {part for part in args.skip.split(",") if part}
+    if unknown := args.skip - set(PARTS):
+        parser.error(
+            f"unknown part(s) to skip: {', '.join(sorted(unknown))}; known: {', '.join(PARTS)}"
+        )
+    args.scale_list = sorted({float(s) for s in args.scales.split(",") if s})
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parts = set(PARTS) - args.skip
+    reference = args.reference_scale
+    started = time.perf_counter()
+    results: Json = {
+        "started_at": utc_now(),
+        "settings": {
+            "scales": args.scale_list,
+            "reference_scale": reference,
+            "seed": args.seed,
+            "repeat": args.repeat,
+            "skipped": sorted(args.skip),
+            "command": "make bench"
+            + (f" BENCH_ARGS='{' '.join(argv or sys.argv[1:])}'" if (argv or sys.argv[1:]) else ""),
+        },
+    }
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    server: devserver.PgServer | None = None
+    errors: Json = {}
+
+    def step(label: str) -> None:
+        print(f"[{time.perf_counter() - started:6.0f} s] {label}", flush=True)
+
+    def attempt(part: str, action: Callable[[], Json]) -> None:
+        """One part of the run: a failure is recorded and the other parts still run."""
+        try:
+            results[part] = action()
+        except Exception as exc:
+            log.exception("%s failed", part)
+            errors[part] = f"{type(exc).__name__}: {exc}"
+
+    with tempfile.TemporaryDirectory(prefix="olist-bench-") as scratch_name:
+        scratch = Path(scratch_name)
+        profiles = scratch / "profiles"
+        profiles.mkdir()
+        shutil.copy(ROOT / "profiles.yml.example", profiles / "profiles.yml")
+        environ = {"BENCH_PROFILES": str(profiles), "DBT_PROFILES_DIR": str(profiles)}
+        runner = Runner(scratch, environ)
+        try:
+            if "postgres" in parts:
+                server = devserver.start()
+                runner.server_pid = int((server.data_dir / "postmaster.pid").read_text().split()[0])
+                environ.update(server.env())
+            results["machine"] = machine(server)
+            scales = sorted({*args.scale_list, reference})
+            generation: dict[float, Json] = {}
+            sources: dict[float, Path] = {}
+            for scale in scales:
+                step(f"generate scale {scale:g}")
+                sources[scale], generation[scale] = generated(
+                    runner, args.data_dir, scale, args.seed
+                )
+            if "load" in parts:
+                step("loader vs floor")
+                attempt(
+                    "load", lambda: load_comparison(runner, sources[reference], args.repeat, server)
+                )
+            if "load" in parts and "real" in parts and load_benchmark.SHARED.is_dir():
+                step("loader vs floor on the real files")
+                real = load_benchmark.real_set(Path(tempfile.mkdtemp(dir=scratch)))
+                attempt("load_real_set", lambda: load_comparison(runner, real, args.repeat, server))
+            scale_rows: dict[float, Json] = {}
+            if "scale" in parts or "build" in parts:
+                wanted = scales if "scale" in parts else [reference]
+                step("load and build per scale")
+                attempt(
+                    "scale_rows",
+                    lambda: scale_series(runner, {s: sources[s] for s in wanted}, parts),
+                )
+                scale_rows = results.pop("scale_rows", {})
+                results["scale"] = scale_summary(scale_rows, generation, reference)
+                if "build" in scale_rows.get(reference, {}):
+                    results["build"] = scale_rows[reference]["build"]
+            if "e2e" in parts:
+                step("olist-run end to end")
+                attempt(
+                    "end_to_end", lambda: end_to_end(runner, reference, args.seed, args.data_dir)
+                )
+            if "iteration" in parts:
+                database = scale_rows.get(reference, {}).get("database")
+                if database and "build" in scale_rows[reference]:
+                    step("iteration")
+                    attempt("iteration", lambda: iteration(runner, sources[reference], database))
+                else:
+                    log.warning("iteration skipped: it needs the reference scale's build")
+            if "incremental" in parts:
+                step("daily increment")
+                attempt(
+                    "incremental", lambda: incremental(runner, reference, args.seed, args.data_dir)
+                )
+        finally:
+            if server is not None:
+                devserver.stop(server)
+    if errors:
+        results["errors"] = errors
+    results["goals"] = goals(results, reference)
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    print()
+    print(table(results))
+    args.output.mkdir(parents=True, exist_ok=True)
+    path = args.output / f"bench-{results['started_at'].replace(':', '')}.json"
+    text = json.dumps(results, indent=2, default=str)
+    path.write_text(text)
+    (args.output / "latest.json").write_text(text)
+    print(f"\n{results['seconds']:.0f} s; figures in {path}")
+    for part, error in errors.items():
+        print(f"FAILED {part}: {error}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,7 +6,7 @@ during that same pass (DuckDB cannot reach S3 here: no httpfs), then read locall
 
 Atomicity: ``create or replace table ... as select ... from read_csv(...)`` inside
 one transaction with the audit row. DuckDB views bind to table names when queried,
-so dbt's staging views keep working across the replace; a failure rolls back to
+so a view on a raw table keeps working across the replace; a failure rolls back to
 the previous table.
 
 One writer: DuckDB locks the database file for the process that opens it, so a second

@@ -1,12 +1,11 @@
 """PostgreSQL target: ``COPY ... FROM STDIN`` fed by the checking stream (psycopg2).
 
-Why truncate instead of load-and-swap: dbt's staging views select from the raw
-tables, and PostgreSQL views bind to a table's OID, not its name. Dropping the
-old table fails while views depend on it, and renaming it makes the views follow
-the old table. So one transaction does: ``truncate``; set the lineage columns'
-defaults to this load's values (COPY fills them server-side, no per-row work in
-Python); ``copy``; compare the row count; drop the defaults; ``analyze``; audit row;
-commit.
+Why truncate instead of load-and-swap: the table keeps its identity (OID, grants,
+comments), so anything bound to it (PostgreSQL views bind to a table's OID, not
+its name: a view a user put on a raw table) stays valid. So one transaction does:
+``truncate``; set the lineage columns' defaults to this load's values (COPY fills them
+server-side, no per-row work in Python); ``copy``; compare the row count; drop the
+defaults; ``analyze``; audit row; commit.
 TRUNCATE holds an exclusive lock until commit, so readers see the previous rows
 or the new ones, never a part; any error rolls back to the previous contents.
 
@@ -221,7 +220,7 @@ class PostgresTarget(Target):
             drops = ",\n".join(f"    alter column {ident(n)} drop default" for n in LINEAGE_COLUMNS)
             self.execute(f"alter table {relation}\n{drops}")
             # Planner statistics for the new rows, committed with them: without them
-            # PostgreSQL plans dbt's queries on the staging views for a near-empty table
+            # PostgreSQL plans dbt's staging queries for a near-empty table
             # (one relationships test on the real set: 12.9 s before, 0.04 s after). Only
             # the key columns, which staging partitions and joins on, from a 3,000-row
             # sample (statistics target 10): row counts and key uniqueness are what the

@@ -7,8 +7,9 @@ made of several parts is loaded by one COPY through a manifest, written next to
 the data under ``_manifests/<load id>/``; its ``_source_file`` is the manifest's URI.
 
 Atomicity: load into ``<table>__loading``, then drop the old table and rename the
-new one, all in one transaction with the audit row. This needs dbt's staging views
-on Redshift to be late-binding (``bind: false``), which do not pin the table.
+new one, all in one transaction with the audit row. No dbt view reads a raw table
+(staging models are tables), so nothing pins it; a view of one's own on a raw table
+must be late-binding (``with no schema binding``).
 
 A daily drop (``job.ingest_date``) is COPYed into ``<table>__loading`` the same way, then
 ``delete from <table> where _ingest_date = <day>`` and ``insert into <table> select ... from

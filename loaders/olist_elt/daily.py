@@ -116,7 +116,7 @@ def daily_selection(
     }
     relation_of = {u: (nodes[u].schema.lower(), nodes[u].alias.lower()) for u in buildable}
     absent = missing(sorted(set(relation_of.values())))
-    built = (changed & buildable - deployed) | {u for u in buildable if relation_of[u] in absent}
+    built = (changed & (buildable - deployed)) | {u for u in buildable if relation_of[u] in absent}
     if deploy:
         built |= deployed
     if manifest.metadata.adapter_type in VIEWS_BIND_TO_TABLES:

@@ -52,7 +52,7 @@ class DbtRun:
         return self
 
 
-def write_profiles(folder: Path, duckdb_path: Path) -> Path:
+def write_profiles(folder: Path, duckdb_path: Path, threads: int = 2) -> Path:
     """A profiles.yml whose only output is a DuckDB file at duckdb_path; returns its folder."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "profiles.yml").write_text(
@@ -63,7 +63,7 @@ def write_profiles(folder: Path, duckdb_path: Path) -> Path:
         "      type: duckdb\n"
         f"      path: {json.dumps(str(duckdb_path))}\n"
         "      schema: analytics\n"
-        "      threads: 2\n",
+        f"      threads: {threads}\n",
         encoding="utf-8",
     )
     return folder

@@ -31,6 +31,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from dbt_cli import write_profiles
 from olist_elt.drop_load import load_drops
 from olist_elt.generate import generate
 from olist_elt.replay import replay
@@ -65,17 +66,6 @@ NON_DBT_TASKS = {
     "docs_generate",
 }
 
-PROFILE = """\
-olist_elt:
-  target: duckdb
-  outputs:
-    duckdb:
-      type: duckdb
-      path: "{path}"
-      schema: analytics
-      threads: 1
-"""
-
 
 @pytest.fixture(scope="session")
 def airflow_venv() -> Path:
@@ -108,9 +98,7 @@ def make_airflow_home(
     """AIRFLOW_HOME with a migrated SQLite database (unless told not to), the DAG's settings."""
     home = work / "airflow"
     home.mkdir()
-    profiles = work / "profiles"
-    profiles.mkdir(exist_ok=True)
-    (profiles / "profiles.yml").write_text(PROFILE.format(path=work / "warehouse.duckdb"))
+    profiles = write_profiles(work / "profiles", work / "warehouse.duckdb", threads=1)
     env = {
         key: value
         for key, value in os.environ.items()

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from dbt_cli import write_profiles
 from olist_elt.alerts import (
     Alert,
     airflow_failure_callback,
@@ -23,17 +24,6 @@ from olist_elt.alerts import (
     run_daily_with_alert,
 )
 from s3_server import S3Server
-
-PROFILE = """\
-olist_elt:
-  target: duckdb
-  outputs:
-    duckdb:
-      type: duckdb
-      path: "{path}"
-      schema: analytics
-      threads: 1
-"""
 
 
 def subscribed_queue(s3_env: S3Server) -> tuple[str, Any, str]:
@@ -128,9 +118,7 @@ def test_olist_daily_wrapper_alerts_when_a_day_fails(
     from olist_elt.replay import replay
 
     topic_arn, sqs, queue_url = subscribed_queue(s3_env)
-    profiles = tmp_path / "profiles"
-    profiles.mkdir()
-    (profiles / "profiles.yml").write_text(PROFILE.format(path=tmp_path / "w.duckdb"))
+    profiles = write_profiles(tmp_path / "profiles", tmp_path / "w.duckdb", threads=1)
     monkeypatch.setenv("DBT_PROFILES_DIR", str(profiles))
     source, drops = tmp_path / "generated", tmp_path / "drops"
     generate(source, scale=0.01, seed=42)

@@ -12,21 +12,11 @@ import duckdb
 import pytest
 import yaml
 
+from dbt_cli import write_profiles
 from olist_elt.run_history import archive, find_results, load, main, read_results
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT = PROJECT_ROOT / ".venv" / "bin" / "dbt"
-
-PROFILE = """\
-olist_elt:
-  target: duckdb
-  outputs:
-    duckdb:
-      type: duckdb
-      path: "{path}"
-      schema: analytics
-      threads: 1
-"""
 
 
 def run_results(invocation_id: str, statuses: dict[str, str]) -> dict[str, object]:
@@ -64,9 +54,7 @@ def run_results(invocation_id: str, statuses: dict[str, str]) -> dict[str, objec
 
 @pytest.fixture
 def profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "profiles"
-    folder.mkdir()
-    (folder / "profiles.yml").write_text(PROFILE.format(path=tmp_path / "w.duckdb"))
+    folder = write_profiles(tmp_path / "profiles", tmp_path / "w.duckdb", threads=1)
     monkeypatch.setenv("DBT_PROFILES_DIR", str(folder))
     return folder
 

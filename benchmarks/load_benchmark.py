@@ -37,13 +37,10 @@ from olist_elt.load import load
 from olist_elt.spec import OLIST_FILES
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "olist"
-FROM_FULL = {
-    "olist_customers_dataset.csv",
-    "olist_products_dataset.csv",
-    "olist_sellers_dataset.csv",
-    "product_category_name_translation.csv",
-}
+# The real set is assembled as the tests assemble it (tests/python/real_set.py).
+sys.path.insert(0, str(ROOT / "tests" / "python"))
+from real_set import link_real_set as real_set  # noqa: E402
+
 PROFILE = """\
 olist_elt:
   target: duckdb
@@ -59,13 +56,6 @@ olist_elt:
       password: "{password}"
       dbname: "{{{{ env_var('BENCH_PG_DATABASE') }}}}"
 """
-
-
-def real_set(folder: Path) -> Path:
-    for spec in OLIST_FILES:
-        part = "full" if spec.file_name in FROM_FULL else "sample"
-        (folder / spec.file_name).symlink_to(SHARED / part / spec.file_name)
-    return folder
 
 
 def timed(action: Callable[[], object]) -> float:

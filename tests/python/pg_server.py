@@ -83,7 +83,8 @@ def pg_server() -> Iterator[devserver.PgServer]:
         devserver.stop(server)
 
 
-def _admin(server: devserver.PgServer, sql: str) -> None:
+def admin(server: devserver.PgServer, sql: str) -> None:
+    """Run one statement on the server's `postgres` database, outside a transaction."""
     import psycopg2
 
     connection = psycopg2.connect(server.dsn("postgres"))
@@ -99,11 +100,11 @@ def _admin(server: devserver.PgServer, sql: str) -> None:
 def pg_database(pg_server: devserver.PgServer) -> Iterator[str]:
     """A new empty database on the session server, dropped after the test."""
     name = f"test_{uuid.uuid4().hex[:12]}"
-    _admin(pg_server, f'create database "{name}"')
+    admin(pg_server, f'create database "{name}"')
     try:
         yield name
     finally:
-        _admin(pg_server, f'drop database if exists "{name}" with (force)')
+        admin(pg_server, f'drop database if exists "{name}" with (force)')
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ import pytest
 from olist_elt import devserver
 from olist_elt.load import load
 from olist_elt.spec import LINEAGE_COLUMNS
+from pg_server import admin
 from redshift_compile import PROJECT_ROOT, patched_env, run_dbt
 
 log = logging.getLogger(__name__)
@@ -56,16 +57,6 @@ class PgBuild:
             connection.close()
 
 
-def _admin(server: devserver.PgServer, sql: str) -> None:
-    connection = psycopg2.connect(server.dsn("postgres"))
-    try:
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-    finally:
-        connection.close()
-
-
 @pytest.fixture(scope="module")
 def pg_build(
     pg_server: devserver.PgServer,
@@ -74,7 +65,7 @@ def pg_build(
 ) -> Iterator[PgBuild]:
     """The real set loaded and the whole project built on a fresh PostgreSQL database."""
     database = f"pipeline_{uuid.uuid4().hex[:8]}"
-    _admin(pg_server, f'create database "{database}"')
+    admin(pg_server, f'create database "{database}"')
     work = tmp_path_factory.mktemp("pg_pipeline")
     build = PgBuild(pg_server, database, work / "target")
     env = {**pg_server.env(), "OLIST_PG_DATABASE": database, "OLIST_TARGET": "postgres"}
@@ -101,7 +92,7 @@ def pg_build(
         log.info("postgres pipeline timings: %s", build.seconds)
         yield build
     finally:
-        _admin(pg_server, f'drop database if exists "{database}" with (force)')
+        admin(pg_server, f'drop database if exists "{database}" with (force)')
 
 
 def test_postgres_build_runs_every_node(pg_build: PgBuild) -> None:

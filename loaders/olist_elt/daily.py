@@ -45,7 +45,7 @@ from olist_elt.drop_load import load_drops, select_drops
 from olist_elt.drops import Drop, list_drops, parse_day
 from olist_elt.errors import ConfigError, LoadError
 from olist_elt.load import LoadReport
-from olist_elt.pipeline import PROJECT_ROOT, BuildSummary, node_results
+from olist_elt.pipeline import PROJECT_ROOT, BuildSummary, file_log_args, node_results
 from olist_elt.profiles import read_target
 from olist_elt.sources import TableFiles
 from olist_elt.spec import DEFAULT_RAW_SCHEMA, OLIST_FILES
@@ -193,10 +193,13 @@ class DbtSession:
         dbt_vars: str | None = None,
         quiet: bool = True,
         write_artifacts: bool = False,
+        debug_log: bool = False,
     ) -> None:
         self.common = ["--project-dir", str(project_dir)]
         if quiet:  # olist-daily prints its own summary, failures included
             self.common.append("--quiet")
+        if not debug_log:  # olist-daily -v logs every statement
+            self.common += file_log_args()
         if profiles_dir:
             self.common += ["--profiles-dir", profiles_dir]
         if target:
@@ -508,7 +511,12 @@ def _parser() -> argparse.ArgumentParser:
         help="write dbt's manifest.json and run_results.json for each build",
     )
     parser.add_argument("--endpoint-url", help="S3 endpoint (tests, MinIO)")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print dbt's output, and log every statement to logs/dbt.log",
+    )
     return parser
 
 
@@ -543,6 +551,7 @@ def main(argv: list[str] | None = None) -> int:
                 profiles_dir=args.profiles_dir,
                 target=args.target,
                 quiet=not args.verbose,
+                debug_log=args.verbose,
                 write_artifacts=args.write_artifacts,
             ),
             on_step=lambda step: print(format_step(step), flush=True),

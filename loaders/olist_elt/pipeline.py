@@ -81,11 +81,21 @@ def generated_source(scale: float, seed: int) -> Path:
     return folder
 
 
+def file_log_args() -> list[str]:
+    """dbt options that keep logs/dbt.log at level info, unless DBT_LOG_LEVEL_FILE says otherwise.
+
+    At dbt's default (debug) the file gets the text and timing of every statement: writing
+    those took about a sixth of a full build's time at scale 1 (16.8 s against 13.9 s).
+    DBT_LOG_LEVEL_FILE=debug brings them back when a run needs investigating.
+    """
+    return [] if os.environ.get("DBT_LOG_LEVEL_FILE") else ["--log-level-file", "info"]
+
+
 def dbt_build(target: str | None, extra_args: list[str] | None = None) -> BuildSummary:
     """Run `dbt build` in-process and count what it did."""
     from dbt.cli.main import dbtRunner
 
-    args = ["build", "--project-dir", str(PROJECT_ROOT)]
+    args = ["build", "--project-dir", str(PROJECT_ROOT), *file_log_args()]
     if target:
         args += ["--target", target]
     args += extra_args or []

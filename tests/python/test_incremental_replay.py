@@ -245,6 +245,31 @@ def test_incremental_equals_full_refresh(daily: DailyWarehouse, layer: str, mode
             assert count_full == sum(1 for _ in csv.DictReader(handle))
 
 
+def test_incremental_tables_keep_their_comments(daily: DailyWarehouse) -> None:
+    """Comments written when a table is created survive the daily runs that skip writing them.
+
+    macros/persist_docs.sql leaves an incremental run's table alone: after 30+ of them the
+    comments must still be those of a table built from scratch (the full refresh schemas).
+    """
+
+    def comments(schema: str, model: str) -> tuple[Any, dict[str, Any]]:
+        table = daily.query(
+            f"select comment from duckdb_tables() "
+            f"where schema_name = '{schema}' and table_name = '{model}'"
+        )
+        columns = daily.query(
+            f"select column_name, comment from duckdb_columns() "
+            f"where schema_name = '{schema}' and table_name = '{model}'"
+        )
+        return (table[0][0] if table else None), dict(columns)
+
+    for layer, model in COMPARED:
+        table, columns = comments(f"analytics_{layer}", model)
+        assert table, f"{model}: no table comment after the daily runs"
+        assert sum(1 for text in columns.values() if text) >= len(columns) // 2, columns
+        assert (table, columns) == comments(f"full_refresh_{layer}", model), model
+
+
 def test_command_line_rerun_changes_nothing(
     daily: DailyWarehouse, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -120,17 +120,6 @@ def loader(source: Path, target: str, profiles: Path, *, force: bool) -> None:
         raise SystemExit("loader failed:\n" + "\n".join(failed))
 
 
-def create_database(server: devserver.PgServer, name: str) -> str:
-    import psycopg2
-
-    connection = psycopg2.connect(server.dsn("postgres"))
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'create database "{name}"')
-    connection.close()
-    return name
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -173,15 +162,16 @@ def main(argv: list[str] | None = None) -> int:
                             timed(lambda: loader(source, "duckdb", profiles, force=force))  # noqa: B023
                         )
                 if server is not None:
-                    floor_db_name = create_database(server, f"floor{run}")
+                    floor_db_name = devserver.create_database(server, f"floor{run}")
                     times.setdefault("postgres floor", []).append(
                         timed(lambda: postgres_floor(server, floor_db_name, source))  # noqa: B023
                     )
-                    psql_db = create_database(server, f"psql{run}")
+                    psql_db = devserver.create_database(server, f"psql{run}")
                     times.setdefault("postgres psql \\copy", []).append(
                         timed(lambda: psql_floor(server.dsn(psql_db), source))  # noqa: B023
                     )
-                    os.environ["BENCH_PG_DATABASE"] = create_database(server, f"loader{run}")
+                    loader_db = devserver.create_database(server, f"loader{run}")
+                    os.environ["BENCH_PG_DATABASE"] = loader_db
                     for force, label in ((False, "first load"), (True, "forced reload")):
                         times.setdefault(f"postgres loader {label}", []).append(
                             timed(lambda: loader(source, "postgres", profiles, force=force))  # noqa: B023

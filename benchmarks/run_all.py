@@ -246,14 +246,14 @@ def load_comparison(
                 (
                     "postgres floor",
                     "psql_floor",
-                    {"dsn": server.dsn(create_database(server, f"floor{run}"))},
+                    {"dsn": server.dsn(devserver.create_database(server, f"floor{run}"))},
                     {},
                 ),
                 (
                     "postgres loader",
                     "loader",
                     {"target": "postgres", "force": False},
-                    {"OLIST_PG_DATABASE": create_database(server, f"loader{run}")},
+                    {"OLIST_PG_DATABASE": devserver.create_database(server, f"loader{run}")},
                 ),
             ]
         for label, phase, args, environ in steps:
@@ -274,18 +274,6 @@ def load_comparison(
                 "floor": round(peaks[f"{engine} floor"], 1),
             }
     return result
-
-
-def create_database(server: devserver.PgServer, name: str) -> str:
-    import psycopg2
-
-    connection = psycopg2.connect(server.dsn("postgres"))
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'drop database if exists "{name}"')
-        cursor.execute(f'create database "{name}"')
-    connection.close()
-    return name
 
 
 def dbt_args(runner: Runner, target: str, work: Path, project: Path = ROOT) -> Json:

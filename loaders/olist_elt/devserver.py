@@ -42,6 +42,11 @@ FAST_SETTINGS = {
     "synchronous_commit": "off",
     "full_page_writes": "off",
     "max_connections": "50",
+    # The planner overestimates the cost of the models' queries (views of CTEs and window
+    # functions), and above jit_above_cost it spends 0.3 to 0.5 s compiling each of them:
+    # at scale 1 that doubled the incremental facts' time. Advised for any server the
+    # project runs on (README, "PostgreSQL").
+    "jit": "off",
 }
 
 
@@ -229,6 +234,45 @@ def _create_database(server: PgServer, auth: str) -> None:
                 cursor.execute(f'alter role "{server.user}" password %s', (server.password,))
     finally:
         connection.close()
+
+
+def create_database(server: PgServer, name: str) -> str:
+    """An empty database called name on the server (dropped first if it exists)."""
+    import psycopg2
+
+    connection = psycopg2.connect(server.dsn("postgres"))
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(f'drop database if exists "{name}"')
+            cursor.execute(f'create database "{name}"')
+    finally:
+        connection.close()
+    return name
+
+
+def cpu_seconds(server: PgServer) -> float:
+    """CPU time the server has used so far: the postmaster, its live processes, and the
+    backends that have exited (the postmaster reaps them, so /proc counts them as its
+    children's time). For benchmarks, where the client's own CPU time misses the server's.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    postmaster = int((server.data_dir / "postmaster.pid").read_text().split()[0])
+
+    def stat(pid: int | str) -> list[str]:
+        # the fields after "(command)": state, ppid, ... utime is the 12th of them
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+    fields = stat(postmaster)
+    total = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            child = stat(pid)
+        except OSError:  # gone since the listing
+            continue
+        if int(child[1]) == postmaster:
+            total += int(child[11]) + int(child[12])
+    return total / ticks
 
 
 def stop(server: PgServer, *, remove: bool = True) -> None:

@@ -45,8 +45,8 @@ reviews as (
     {{ where_order_changed() }}
 ),
 
-customer_ids as (
-    select * from {{ ref('int_customer_ids_mapped_to_unique_customers') }}
+customers as (
+    select * from {{ ref('stg_olist__customers') }}
 ),
 
 customer_history as (
@@ -60,7 +60,7 @@ final as (
         order_items.order_id,
         order_items.order_item_id,
         orders.customer_id,
-        customer_ids.customer_unique_id,
+        customers.customer_unique_id,
         customer_history.customer_history_key,
         customer_history.zip_code_prefix as customer_zip_code_prefix_at_order,
         customer_history.city as customer_city_at_order,
@@ -89,14 +89,14 @@ final as (
         on
             order_items.order_id = allocations.order_id
             and order_items.order_item_id = allocations.order_item_id
-    inner join customer_ids
-        on orders.customer_id = customer_ids.customer_id
+    inner join customers
+        on orders.customer_id = customers.customer_id
     inner join order_lineage
         on order_items.order_id = order_lineage.order_id
     -- point in time: the customer's address when the order was placed
     left join customer_history
         on
-            customer_ids.customer_unique_id = customer_history.customer_unique_id
+            customers.customer_unique_id = customer_history.customer_unique_id
             and orders.purchased_at >= customer_history.valid_from
             and (
                 customer_history.valid_to is null

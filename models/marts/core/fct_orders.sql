@@ -29,8 +29,8 @@ orders as (
     {{ where_order_changed() }}
 ),
 
-customer_ids as (
-    select * from {{ ref('int_customer_ids_mapped_to_unique_customers') }}
+customers as (
+    select * from {{ ref('stg_olist__customers') }}
 ),
 
 customer_history as (
@@ -67,7 +67,7 @@ joined as (
     select
         orders.order_id,
         orders.customer_id,
-        customer_ids.customer_unique_id,
+        customers.customer_unique_id,
         customer_history.customer_history_key,
         customer_history.zip_code_prefix as customer_zip_code_prefix_at_order,
         customer_history.city as customer_city_at_order,
@@ -100,14 +100,14 @@ joined as (
         order_lineage._source_loaded_at,
         order_lineage._source_ingest_date
     from orders
-    inner join customer_ids
-        on orders.customer_id = customer_ids.customer_id
+    inner join customers
+        on orders.customer_id = customers.customer_id
     inner join order_lineage
         on orders.order_id = order_lineage.order_id
     -- point in time: the customer's address when the order was placed
     left join customer_history
         on
-            customer_ids.customer_unique_id = customer_history.customer_unique_id
+            customers.customer_unique_id = customer_history.customer_unique_id
             and orders.purchased_at >= customer_history.valid_from
             and (
                 customer_history.valid_to is null

@@ -220,18 +220,19 @@ def start(
 
 
 def _create_database(server: PgServer, auth: str) -> None:
+    create_database(server, server.database)
+    if auth != "md5":
+        return
     import psycopg2
 
     connection = psycopg2.connect(server.dsn("postgres"))
     try:
         connection.autocommit = True
         with connection.cursor() as cursor:
-            cursor.execute(f'create database "{server.database}"')
-            if auth == "md5":
-                # initdb stored a SCRAM verifier, with which PostgreSQL would still ask
-                # for SCRAM; store an md5 one so md5 logins happen.
-                cursor.execute("set password_encryption = 'md5'")
-                cursor.execute(f'alter role "{server.user}" password %s', (server.password,))
+            # initdb stored a SCRAM verifier, with which PostgreSQL would still ask for
+            # SCRAM; store an md5 one so md5 logins happen.
+            cursor.execute("set password_encryption = 'md5'")
+            cursor.execute(f'alter role "{server.user}" password %s', (server.password,))
     finally:
         connection.close()
 

@@ -61,6 +61,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from dbt_cli import copy_project
+from olist_elt import devserver
 from olist_elt.devserver import PgServer
 from olist_elt.spec import DEFAULT_RAW_SCHEMA, LINEAGE_COLUMNS, OLIST_FILES
 from olist_elt.targets.postgres import PostgresTarget
@@ -235,14 +236,7 @@ grant select on pg_catalog.svv_external_columns to public;
 
 def prepare_standin(server: PgServer, database: str = STANDIN_DATABASE) -> None:
     """Create the stand-in database: empty raw tables and the Redshift catalog stand-ins."""
-    admin = psycopg2.connect(server.dsn("postgres"))
-    try:
-        admin.autocommit = True
-        with admin.cursor() as cursor:
-            cursor.execute(f'drop database if exists "{database}"')
-            cursor.execute(f'create database "{database}"')
-    finally:
-        admin.close()
+    devserver.create_database(server, database)
     raw_schema = os.environ.get("OLIST_RAW_SCHEMA", DEFAULT_RAW_SCHEMA)
     statements = [f'create schema "{raw_schema}"']
     for olist_file in OLIST_FILES:
@@ -636,8 +630,6 @@ def parse_compiled(target_path: Path) -> ParseReport:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from olist_elt import devserver
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work-dir", type=Path, default=None, help="default: a temporary folder")
     parser.add_argument("-v", "--verbose", action="store_true")

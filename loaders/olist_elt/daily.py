@@ -13,10 +13,11 @@ only when the project does: a daily run creates the ones missing from the wareho
 `--deploy` (or a full `dbt build`) recreates them all.
 
 The daily build runs the data tests that guard what a day's rows can break, on the tables
-it rebuilt (DAILY_TEST_KINDS: keys, relationships, row counts against staging, the address
-history's intervals, and singular tests tagged `daily`). The other tests (column values,
-ranges, reconciliations) check logic more than new data: they run with every full
-`dbt build` (olist-run, CI, a deploy) and with `--all-tests`.
+it rebuilt: DAILY_TEST_KINDS (keys, relationships, row counts against staging) on the tables
+it updates in place, and the tests tagged `daily` (the SCD2 invariants of the address
+history, rebuilt whole). The other tests (not-null checks, column values, ranges,
+reconciliations) check logic more than new data: they run with every full `dbt build`
+(olist-run, CI, a deploy) and with `--all-tests`.
 
 Day by day on purpose: the snapshot sees one state per run, so a backfill run as one build
 would record only the last of several moves of a customer (dim_customers_history and the

@@ -52,6 +52,23 @@ def _load_id(out: str) -> str:
     return out.rsplit("(load id ", 1)[1].split(")")[0]
 
 
+def _second_while_first_loads(
+    wh: Warehouse, sources: tuple[Path, Path], *options: str
+) -> tuple[subprocess.CompletedProcess[str], str, int]:
+    """olist-load of the second source while a first one, paused, holds the target.
+
+    Returns the second run, the first's output and the first's process id.
+    """
+    first_source, second_source = sources
+    assert wh.load(str(first_source)).ok
+    first = _start_paused(wh, first_source)
+    try:
+        second = wh.cli([str(second_source), *options])
+    finally:
+        first_out = _finish(first)
+    return second, first_out, first.pid
+
+
 @pytest.fixture
 def sources(tmp_path: Path) -> tuple[Path, Path]:
     write_set(tmp_path / "A", count=3, tag="a")
@@ -63,17 +80,11 @@ def test_second_loader_fails_with_a_clear_message(
     engine_warehouse: Warehouse, sources: tuple[Path, Path], fault_summary: FaultSummary
 ) -> None:
     wh = engine_warehouse
-    first_source, second_source = sources
-    assert wh.load(str(first_source)).ok
-    first = _start_paused(wh, first_source)
-    try:
-        second = wh.cli([str(second_source)])
-    finally:
-        out = _finish(first)
+    second, out, first_pid = _second_while_first_loads(wh, sources)
     assert second.returncode == 1
     message = second.stdout
     if wh.engine == "duckdb":
-        assert f"is in use by another process (PID {first.pid}, python" in message, message
+        assert f"is in use by another process (PID {first_pid}, python" in message, message
         assert "DuckDB allows one writing process" in message
     else:
         assert f"another olist-load is loading schema {SCHEMA} of PostgreSQL database" in message
@@ -90,13 +101,7 @@ def test_second_loader_waits_with_lock_wait(
     engine_warehouse: Warehouse, sources: tuple[Path, Path], fault_summary: FaultSummary
 ) -> None:
     wh = engine_warehouse
-    first_source, second_source = sources
-    assert wh.load(str(first_source)).ok
-    first = _start_paused(wh, first_source)
-    try:
-        second = wh.cli([str(second_source), "--lock-wait", "30"])
-    finally:
-        first_out = _finish(first)
+    second, first_out, _ = _second_while_first_loads(wh, sources, "--lock-wait", "30")
     assert second.returncode == 0, second.stdout + second.stderr
     first_id, second_id = _load_id(first_out), _load_id(second.stdout)
     # The second run began only after the first had finished: no interleaved tables.

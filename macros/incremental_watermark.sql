@@ -3,8 +3,9 @@
     on it (`loaded_at`) and the first drop date still inside the lookback window
     (`lookback_start_date`: its newest drop date minus var incremental_lookback_days).
     A run treats as new every source row loaded after the first or dropped on or after the
-    second. Used by the incremental staging tables (latest_version) and the incremental
-    facts (incremental_orders), each with the names of its own lineage columns.
+    second (since_watermark). Used by every incremental model (the staging tables through
+    latest_version, the order-grained intermediate tables, the facts through
+    incremental_orders), each with the names of its own lineage columns.
 #}
 {% macro incremental_watermark(loaded_at='_loaded_at', ingest_date='_ingest_date') %}
     select
@@ -20,4 +21,21 @@
             ) }} as date
         ) as lookback_start_date
     from {{ this }}
+{% endmacro %}
+
+
+{# A row counts as new: its lineage columns against the CTE or subquery `watermark`. #}
+{% macro since_watermark(loaded_at='_loaded_at', ingest_date='_ingest_date') %}
+    ({{ loaded_at }} > watermark.loaded_at or {{ ingest_date }} >= watermark.lookback_start_date)
+{%- endmacro %}
+
+
+{#
+    In an import CTE of a model incremental by whole orders: on an incremental run, keep
+    only the orders of the model's CTE `changed_orders`.
+#}
+{% macro where_order_changed(column='order_id') %}
+    {%- if is_incremental() %}
+    where {{ column }} in (select changed_orders.order_id from changed_orders)
+    {%- endif %}
 {% endmacro %}

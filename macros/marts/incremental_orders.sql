@@ -13,8 +13,10 @@
       order, e.g. two loads running at once, where a row can arrive with a load time older
       than one already seen.
 
-    The macros below expect the model to define the CTE `order_lineage`
-    (int_order_source_rows_aggregated_to_orders) before calling them.
+    The macro below expects the model to define the CTE `order_lineage`
+    (int_order_source_rows_aggregated_to_orders, itself incremental by order) and the
+    CTE `watermark` (incremental_watermark) before calling it; the import CTEs then keep
+    the changed orders with where_order_changed (macros/incremental_watermark.sql).
 #}
 
 {# The changed-orders CTE body: one row per order to recompute. #}
@@ -23,16 +25,8 @@
     from order_lineage
     cross join watermark
     where
-        order_lineage._source_loaded_at > watermark.loaded_at
-        or order_lineage._source_ingest_date >= watermark.lookback_start_date
-        or order_lineage.customer_rows_loaded_at > watermark.loaded_at
-        or order_lineage.customer_rows_ingest_date >= watermark.lookback_start_date
-{% endmacro %}
-
-
-{# In an import CTE: keep only the changed orders on an incremental run. #}
-{% macro where_order_changed(column='order_id') %}
-    {%- if is_incremental() %}
-    where {{ column }} in (select changed_orders.order_id from changed_orders)
-    {%- endif %}
+        {{ since_watermark('order_lineage._source_loaded_at', 'order_lineage._source_ingest_date') }}
+        or {{ since_watermark(
+            'order_lineage.customer_rows_loaded_at', 'order_lineage.customer_rows_ingest_date'
+        ) }}
 {% endmacro %}

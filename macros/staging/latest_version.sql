@@ -82,9 +82,7 @@
             cross join (
                 {{ incremental_watermark() }}
             ) as watermark
-            where
-                new_versions._loaded_at > watermark.loaded_at
-                or new_versions._ingest_date >= watermark.lookback_start_date
+            where {{ since_watermark('new_versions._loaded_at', 'new_versions._ingest_date') }}
         ) as changed_keys
             on
             {%- for column in key_columns %}

@@ -1,15 +1,60 @@
+{{ config(unique_key='order_id', dist='order_id') }}
 -- grain: one row per order item (order_id, order_item_id)
 -- Splits each order's payments across its items in proportion to price + freight, in whole
 -- cents: every item gets the floor of its share and the remaining cents (fewer than the
 -- number of items) go to the lowest order_item_id, so items sum exactly to the order's payments.
+-- Incremental by whole orders: a run recomputes the orders with an item or a payment total
+-- since the table's watermark (macros/incremental_watermark.sql).
 with
+
+{% if is_incremental() %}
+    watermark as (
+        {{ incremental_watermark() }}
+    ),
+
+    changed_orders as (
+        select order_items.order_id
+        from {{ ref('stg_olist__order_items') }} as order_items
+        cross join watermark
+        where {{ since_watermark('order_items._loaded_at', 'order_items._ingest_date') }}
+        union
+        select order_payments.order_id
+        from {{ ref('int_order_payments_summed_to_orders') }} as order_payments
+        cross join watermark
+        where {{ since_watermark('order_payments._loaded_at', 'order_payments._ingest_date') }}
+    ),
+{% endif %}
 
 order_items as (
     select * from {{ ref('stg_olist__order_items') }}
+    {{ where_order_changed() }}
 ),
 
 order_payments as (
     select * from {{ ref('int_order_payments_summed_to_orders') }}
+    {{ where_order_changed() }}
+),
+
+-- The newest load and drop date behind each order's allocation: its items and payments.
+order_sources as (
+    select
+        order_id,
+        max(_loaded_at) as _loaded_at,
+        max(_ingest_date) as _ingest_date
+    from (
+        select
+            order_id,
+            _loaded_at,
+            _ingest_date
+        from order_items
+        union all
+        select
+            order_id,
+            _loaded_at,
+            _ingest_date
+        from order_payments
+    ) as source_rows
+    group by order_id
 ),
 
 -- Weights and amounts in integer cents so that the split is exact on every engine.
@@ -69,17 +114,22 @@ allocated as (
 
 final as (
     select
-        order_id,
-        order_item_id,
-        price_brl,
-        freight_value_brl,
-        cast(order_payment_value_brl as numeric(12, 2)) as order_payment_value_brl,
+        allocated.order_id,
+        allocated.order_item_id,
+        allocated.price_brl,
+        allocated.freight_value_brl,
+        cast(allocated.order_payment_value_brl as numeric(12, 2)) as order_payment_value_brl,
         -- multiply rather than divide: DuckDB turns decimal division into a double
         cast(
-            cast(allocated_payment_cents as numeric(18, 0)) * cast(0.01 as numeric(3, 2))
+            cast(allocated.allocated_payment_cents as numeric(18, 0))
+            * cast(0.01 as numeric(3, 2))
             as numeric(12, 2)
-        ) as allocated_payment_brl
+        ) as allocated_payment_brl,
+        order_sources._loaded_at,
+        order_sources._ingest_date
     from allocated
+    inner join order_sources
+        on allocated.order_id = order_sources.order_id
 )
 
 select * from final

@@ -1,9 +1,13 @@
+{{ config(unique_key='order_id', dist='order_id') }}
 -- grain: one row per order (order_id)
 -- Lineage of each order of the facts, what their incremental runs compare with the watermark:
 -- the newest load time (_loaded_at) and drop date (_ingest_date) among the rows the order is
 -- built from (its order row, items, payments, reviews and customer record), and the same over
 -- every order row and customer record of its customer (customer_unique_id), because the
 -- customer's address history, and so the order's point-in-time address, depends on all of them.
+-- Incremental by whole orders: a run recomputes the orders with a row of their own since the
+-- table's watermark (macros/incremental_watermark.sql) and every order of their customers,
+-- so the daily facts find their changed orders here without aggregating every source row.
 with
 
 orders as (
@@ -26,30 +30,113 @@ customers as (
     select * from {{ ref('stg_olist__customers') }}
 ),
 
+{% if is_incremental() %}
+    watermark as (
+        {{ incremental_watermark('_source_loaded_at', '_source_ingest_date') }}
+    ),
+
+    -- orders with a row of their own (order, item, payment, review, customer record) since
+    -- the watermark
+    orders_with_new_rows as (
+        select orders.order_id
+        from orders
+        cross join watermark
+        where {{ since_watermark('orders._loaded_at', 'orders._ingest_date') }}
+        union
+        select order_items.order_id
+        from order_items
+        cross join watermark
+        where {{ since_watermark('order_items._loaded_at', 'order_items._ingest_date') }}
+        union
+        select order_payments.order_id
+        from order_payments
+        cross join watermark
+        where {{ since_watermark('order_payments._loaded_at', 'order_payments._ingest_date') }}
+        union
+        select order_reviews.order_id
+        from order_reviews
+        cross join watermark
+        where {{ since_watermark('order_reviews._loaded_at', 'order_reviews._ingest_date') }}
+        union
+        select orders.order_id
+        from orders
+        where
+            orders.customer_id in (
+                select customers.customer_id
+                from customers
+                cross join watermark
+                where {{ since_watermark('customers._loaded_at', 'customers._ingest_date') }}
+            )
+    ),
+
+    -- their customers, whose customer-wide lineage moves with any of their rows
+    changed_customers as (
+        select customers.customer_unique_id
+        from customers
+        where
+            customers.customer_id in (
+                select orders.customer_id
+                from orders
+                where
+                    orders.order_id in (
+                        select orders_with_new_rows.order_id from orders_with_new_rows
+                    )
+            )
+    ),
+{% endif %}
+
+-- The customer records this run aggregates: on an incremental run, the changed customers'.
+customers_to_aggregate as (
+    select * from customers
+    {%- if is_incremental() %}
+        where
+            customer_unique_id in (
+                select changed_customers.customer_unique_id from changed_customers
+            )
+    {%- endif %}
+),
+
+{% if is_incremental() %}
+    -- the orders to recompute: those with new rows, and every order of their customers
+    changed_orders as (
+        select orders_with_new_rows.order_id
+        from orders_with_new_rows
+        union
+        select orders.order_id
+        from orders
+        inner join customers_to_aggregate
+            on orders.customer_id = customers_to_aggregate.customer_id
+    ),
+{% endif %}
+
 order_rows as (
     select
         order_id,
         _loaded_at,
         _ingest_date
     from orders
+    {{ where_order_changed() }}
     union all
     select
         order_id,
         _loaded_at,
         _ingest_date
     from order_items
+    {{ where_order_changed() }}
     union all
     select
         order_id,
         _loaded_at,
         _ingest_date
     from order_payments
+    {{ where_order_changed() }}
     union all
     select
         order_id,
         _loaded_at,
         _ingest_date
     from order_reviews
+    {{ where_order_changed() }}
     union all
     select
         orders.order_id,
@@ -58,6 +145,7 @@ order_rows as (
     from orders
     inner join customers
         on orders.customer_id = customers.customer_id
+    {{ where_order_changed('orders.order_id') }}
 ),
 
 order_sources as (
@@ -75,15 +163,15 @@ customer_rows as (
         customer_unique_id,
         _loaded_at,
         _ingest_date
-    from customers
+    from customers_to_aggregate
     union all
     select
-        customers.customer_unique_id,
+        customers_to_aggregate.customer_unique_id,
         orders._loaded_at,
         orders._ingest_date
     from orders
-    inner join customers
-        on orders.customer_id = customers.customer_id
+    inner join customers_to_aggregate
+        on orders.customer_id = customers_to_aggregate.customer_id
 ),
 
 customer_sources as (
@@ -110,6 +198,7 @@ final as (
         on orders.customer_id = customers.customer_id
     left join customer_sources
         on customers.customer_unique_id = customer_sources.customer_unique_id
+    {{ where_order_changed('orders.order_id') }}
 )
 
 select * from final

@@ -30,6 +30,15 @@
 {%- endmacro %}
 
 
+{# The order_id of every row of `relation` (a relation or CTE) new since the CTE `watermark`. #}
+{% macro order_ids_since_watermark(relation) %}
+    select new_rows.order_id
+    from {{ relation }} as new_rows
+    cross join watermark
+    where {{ since_watermark('new_rows._loaded_at', 'new_rows._ingest_date') }}
+{%- endmacro %}
+
+
 {#
     In an import CTE of a model incremental by whole orders: on an incremental run, keep
     only the orders of the model's CTE `changed_orders`.

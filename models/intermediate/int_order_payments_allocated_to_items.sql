@@ -13,15 +13,9 @@ with
     ),
 
     changed_orders as (
-        select order_items.order_id
-        from {{ ref('stg_olist__order_items') }} as order_items
-        cross join watermark
-        where {{ since_watermark('order_items._loaded_at', 'order_items._ingest_date') }}
+        {{ order_ids_since_watermark(ref('stg_olist__order_items')) }}
         union
-        select order_payments.order_id
-        from {{ ref('int_order_payments_summed_to_orders') }} as order_payments
-        cross join watermark
-        where {{ since_watermark('order_payments._loaded_at', 'order_payments._ingest_date') }}
+        {{ order_ids_since_watermark(ref('int_order_payments_summed_to_orders')) }}
     ),
 {% endif %}
 

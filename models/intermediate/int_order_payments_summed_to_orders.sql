@@ -11,10 +11,7 @@ with
     ),
 
     changed_orders as (
-        select order_payments.order_id
-        from {{ ref('stg_olist__order_payments') }} as order_payments
-        cross join watermark
-        where {{ since_watermark('order_payments._loaded_at', 'order_payments._ingest_date') }}
+        {{ order_ids_since_watermark(ref('stg_olist__order_payments')) }}
     ),
 {% endif %}
 

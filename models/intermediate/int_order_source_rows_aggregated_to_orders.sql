@@ -38,25 +38,13 @@ customers as (
     -- orders with a row of their own (order, item, payment, review, customer record) since
     -- the watermark
     orders_with_new_rows as (
-        select orders.order_id
-        from orders
-        cross join watermark
-        where {{ since_watermark('orders._loaded_at', 'orders._ingest_date') }}
+        {{ order_ids_since_watermark('orders') }}
         union
-        select order_items.order_id
-        from order_items
-        cross join watermark
-        where {{ since_watermark('order_items._loaded_at', 'order_items._ingest_date') }}
+        {{ order_ids_since_watermark('order_items') }}
         union
-        select order_payments.order_id
-        from order_payments
-        cross join watermark
-        where {{ since_watermark('order_payments._loaded_at', 'order_payments._ingest_date') }}
+        {{ order_ids_since_watermark('order_payments') }}
         union
-        select order_reviews.order_id
-        from order_reviews
-        cross join watermark
-        where {{ since_watermark('order_reviews._loaded_at', 'order_reviews._ingest_date') }}
+        {{ order_ids_since_watermark('order_reviews') }}
         union
         select orders.order_id
         from orders

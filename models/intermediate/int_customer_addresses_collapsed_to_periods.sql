@@ -1,3 +1,4 @@
+{{ config(unique_key='customer_unique_id') }}
 -- grain: one row per customer and address period (customer_unique_id, valid_from)
 -- The address history of each person, derived from every order: an order states where its
 -- customer lived when it was placed (the customer record of the order), so the dated address
@@ -6,14 +7,80 @@
 -- address and ends when the next period starts (null for the current one).
 -- Derived from the whole event sequence, not from snapshots, so a backfill of several days in
 -- one run, or a late drop that fills in an older move, gives the same history as a full load.
+-- Incremental by person: a run recomputes, from all their records and orders, the people
+-- with a customer record or an order row since the table's watermark
+-- (macros/incremental_watermark.sql), and replaces all their periods.
 with
 
-customers as (
+customer_records as (
     select * from {{ ref('stg_olist__customers') }}
 ),
 
-orders as (
+order_records as (
     select * from {{ ref('stg_olist__orders') }}
+),
+
+{% if is_incremental() %}
+    watermark as (
+        {{ incremental_watermark() }}
+    ),
+
+    changed_people as (
+        select customer_records.customer_unique_id
+        from customer_records
+        cross join watermark
+        where {{ since_watermark() }}
+        union
+        select customer_records.customer_unique_id
+        from customer_records
+        where
+            customer_records.customer_id in (
+                select order_records.customer_id
+                from order_records
+                cross join watermark
+                where {{ since_watermark() }}
+            )
+    ),
+{% endif %}
+
+-- The people this run collapses (on an incremental run, the changed ones), and their orders.
+customers as (
+    select * from customer_records
+    {%- if is_incremental() %}
+        where
+            customer_unique_id in (select changed_people.customer_unique_id from changed_people)
+    {%- endif %}
+),
+
+orders as (
+    select * from order_records
+    {%- if is_incremental() %}
+        where customer_id in (select customers.customer_id from customers)
+    {%- endif %}
+),
+
+-- The newest load and drop date behind each person's periods: their records and orders.
+person_sources as (
+    select
+        customer_unique_id,
+        max(_loaded_at) as _loaded_at,
+        max(_ingest_date) as _ingest_date
+    from (
+        select
+            customer_unique_id,
+            _loaded_at,
+            _ingest_date
+        from customers
+        union all
+        select
+            customers.customer_unique_id,
+            orders._loaded_at,
+            orders._ingest_date
+        from orders
+        inner join customers
+            on orders.customer_id = customers.customer_id
+    ) as source_rows
+    group by customer_unique_id
 ),
 
 dated_events as (
@@ -110,7 +177,7 @@ period_starts as (
         or previous_address_hash <> address_hash
 ),
 
-final as (
+periods as (
     select
         customer_unique_id,
         zip_code_prefix,
@@ -124,6 +191,16 @@ final as (
         customer_id as revealed_by_customer_id,
         order_id as revealed_by_order_id
     from period_starts
+),
+
+final as (
+    select
+        periods.*,
+        person_sources._loaded_at,
+        person_sources._ingest_date
+    from periods
+    inner join person_sources
+        on periods.customer_unique_id = person_sources.customer_unique_id
 )
 
 select * from final

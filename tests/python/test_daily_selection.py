@@ -108,13 +108,22 @@ def test_daily_tests_are_keys_and_relationships_of_incremental_tables(manifest: 
 def test_on_postgres_views_over_replaced_tables_are_rebuilt(
     manifest: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    on_duckdb = set(daily_selection(manifest, ["customers"], nothing_missing, tests="none"))
+    def selection(full_refresh: bool) -> set[str]:
+        return set(
+            daily_selection(
+                manifest, ["customers"], nothing_missing, tests="none", full_refresh=full_refresh
+            )
+        )
+
+    on_duckdb = selection(full_refresh=True)
     monkeypatch.setattr(manifest.metadata, "adapter_type", "postgres")
-    on_postgres = set(daily_selection(manifest, ["customers"], nothing_missing, tests="none"))
-    # int_customer_addresses_filtered_to_latest reads the address periods, a table rebuilt
-    # every day: dbt's `drop ... cascade` of the old table takes the view with it
-    assert "int_customer_addresses_filtered_to_latest" in on_postgres - on_duckdb
-    added = on_postgres - on_duckdb
+    daily, full_refresh = selection(full_refresh=False), selection(full_refresh=True)
+    # int_customer_addresses_filtered_to_latest reads the address periods, an incremental
+    # table: a daily run updates it in place and the view stays, while --full-refresh
+    # replaces it, and dbt's `drop ... cascade` of the old table takes the view with it
+    assert "int_customer_addresses_filtered_to_latest" in full_refresh - on_duckdb
+    assert "int_customer_addresses_filtered_to_latest" not in daily
+    added = (daily | full_refresh) - on_duckdb
     assert all(
         next(n for n in manifest.nodes.values() if n.name == name).config.materialized == "view"
         for name in added

@@ -55,8 +55,7 @@ LATE = 6  # position in the window of the drop loaded late
 LATE_BY = 4  # loaded after the run of day LATE + LATE_BY (lookback is 3 days)
 REPEAT = 15  # position in the window of the day run twice
 # Every table a daily run updates in place (schema suffix, model): the incremental staging
-# tables, the order-grained intermediate tables, the incremental facts, and the address
-# history built from them.
+# and intermediate tables, the incremental facts, and the address history.
 COMPARED = (
     *(
         ("staging", f"stg_olist__{name}")
@@ -74,6 +73,7 @@ COMPARED = (
     ("intermediate", "int_order_payments_summed_to_orders"),
     ("intermediate", "int_order_payments_allocated_to_items"),
     ("intermediate", "int_order_source_rows_aggregated_to_orders"),
+    ("intermediate", "int_customer_addresses_collapsed_to_periods"),
     ("marts", "fct_order_items"),
     ("marts", "fct_orders"),
     ("marts", "dim_customers_history"),

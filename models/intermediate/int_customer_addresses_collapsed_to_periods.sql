@@ -127,10 +127,13 @@ undated_records as (
             order by customers.customer_id desc
         ) as record_rank
     from customers
+    -- Against the distinct people, not every event: PostgreSQL has no statistics on a
+    -- CTE, guesses billions of events and sizes the anti-join's hash table for them
+    -- (2.2 s instead of 0.15 s for a day's 2,000 people).
     where not exists (
         select 1
-        from dated_events
-        where dated_events.customer_unique_id = customers.customer_unique_id
+        from (select distinct dated_events.customer_unique_id from dated_events) as dated_people
+        where dated_people.customer_unique_id = customers.customer_unique_id
     )
 ),
 

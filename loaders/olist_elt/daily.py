@@ -6,8 +6,9 @@
 
 For each drop date, oldest first: append the drop to the raw tables (olist_elt.drop_load),
 then one in-process `dbt build` of the tables downstream of the raw tables that received
-rows: the incremental staging tables, the customers snapshot, the address periods,
-dim_customers_history, the incremental facts and every table built on them. dbt orders the
+rows: the incremental staging and intermediate tables (the facts' order-grained steps, the
+address periods), the customers snapshot, dim_customers_history, the incremental facts and
+every table built on them. dbt orders the
 nodes (snapshot and dimensions before the facts that join them). Views and seeds change
 only when the project does: a daily run creates the ones missing from the warehouse, and
 `--deploy` (or a full `dbt build`) recreates them all.
@@ -15,9 +16,9 @@ only when the project does: a daily run creates the ones missing from the wareho
 The daily build runs the data tests that guard what a day's rows can break, on the tables
 it rebuilt: DAILY_TEST_KINDS (keys, relationships, row counts against staging) on the tables
 it updates in place, and the tests tagged `daily` (the SCD2 invariants of the address
-history, rebuilt whole). The other tests (not-null checks, column values, ranges,
-reconciliations) check logic more than new data: they run with every full `dbt build`
-(olist-run, CI, a deploy) and with `--all-tests`.
+history, whose rows a day replaces for every person it touches). The other tests (not-null
+checks, column values, ranges, reconciliations) check logic more than new data: they run
+with every full `dbt build` (olist-run, CI, a deploy) and with `--all-tests`.
 
 Day by day on purpose: the snapshot sees one state per run, so a backfill run as one build
 would record only the last of several moves of a customer (dim_customers_history and the

@@ -9,8 +9,8 @@ A run for logical date D handles the drop `ingest_date=D/` of OLIST_DROPS_URI. I
 Airflow's own virtualenv (.venv-airflow: Airflow's and dbt's dependency sets conflict) and
 calls the project's executables in OLIST_VENV_BIN (olist-load, dbt, python): nothing of dbt is
 imported here. Every step can run again for any day and changes nothing the second time:
-the loader skips a file its audit table already holds, dbt's incremental facts recompute the
-orders loaded after their watermark, the rest is rebuilt whole.
+the loader skips a file its audit table already holds, dbt's incremental models recompute the
+keys loaded after their watermark, the rest is rebuilt whole.
 
 Settings (environment of the scheduler and workers; defaults in brackets):
 

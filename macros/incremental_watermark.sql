@@ -4,7 +4,7 @@
     (`lookback_start_date`: its newest drop date minus var incremental_lookback_days).
     A run treats as new every source row loaded after the first or dropped on or after the
     second (since_watermark). Used by every incremental model (the staging tables through
-    latest_version, the order-grained intermediate tables, the facts through
+    latest_version, the intermediate tables, dim_customers_history, the facts through
     incremental_orders), each with the names of its own lineage columns.
 #}
 {% macro incremental_watermark(loaded_at='_loaded_at', ingest_date='_ingest_date') %}

@@ -4,7 +4,8 @@
 -- the newest load time (_loaded_at) and drop date (_ingest_date) among the rows the order is
 -- built from (its order row, items, payments, reviews and customer record), and the same over
 -- every order row and customer record of its customer (customer_unique_id), because the
--- customer's address history, and so the order's point-in-time address, depends on all of them.
+-- customer's address history, and so the order's point-in-time address, depends on all of them
+-- (read from the address periods, which derive from those rows and carry their newest).
 -- Incremental by whole orders: a run recomputes the orders with a row of their own since the
 -- table's watermark (macros/incremental_watermark.sql) and every order of their customers,
 -- so the daily facts find their changed orders here without aggregating every source row.
@@ -28,6 +29,10 @@ order_reviews as (
 
 customers as (
     select * from {{ ref('stg_olist__customers') }}
+),
+
+address_periods as (
+    select * from {{ ref('int_customer_addresses_collapsed_to_periods') }}
 ),
 
 {% if is_incremental() %}
@@ -73,17 +78,6 @@ customers as (
     ),
 {% endif %}
 
--- The customer records this run aggregates: on an incremental run, the changed customers'.
-customers_to_aggregate as (
-    select * from customers
-    {%- if is_incremental() %}
-        where
-            customer_unique_id in (
-                select changed_customers.customer_unique_id from changed_customers
-            )
-    {%- endif %}
-),
-
 {% if is_incremental() %}
     -- the orders to recompute: those with new rows, and every order of their customers
     changed_orders as (
@@ -92,8 +86,15 @@ customers_to_aggregate as (
         union
         select orders.order_id
         from orders
-        inner join customers_to_aggregate
-            on orders.customer_id = customers_to_aggregate.customer_id
+        where
+            orders.customer_id in (
+                select customers.customer_id
+                from customers
+                where
+                    customers.customer_unique_id in (
+                        select changed_customers.customer_unique_id from changed_customers
+                    )
+            )
     ),
 {% endif %}
 
@@ -145,30 +146,20 @@ order_sources as (
     group by order_id
 ),
 
--- Every customer record of the person, and the order row of each of their orders.
-customer_rows as (
-    select
-        customer_unique_id,
-        _loaded_at,
-        _ingest_date
-    from customers_to_aggregate
-    union all
-    select
-        customers_to_aggregate.customer_unique_id,
-        orders._loaded_at,
-        orders._ingest_date
-    from orders
-    inner join customers_to_aggregate
-        on orders.customer_id = customers_to_aggregate.customer_id
-),
-
+-- The newest load and drop date among every customer record and order row of each person:
+-- the address periods derive from those rows and carry them.
 customer_sources as (
-    select
+    select distinct
         customer_unique_id,
-        max(_loaded_at) as loaded_at,
-        max(_ingest_date) as ingest_date
-    from customer_rows
-    group by customer_unique_id
+        _loaded_at as loaded_at,
+        _ingest_date as ingest_date
+    from address_periods
+    {%- if is_incremental() %}
+        where
+            customer_unique_id in (
+                select changed_customers.customer_unique_id from changed_customers
+            )
+    {%- endif %}
 ),
 
 final as (

@@ -8,10 +8,10 @@ For each drop date, oldest first: append the drop to the raw tables (olist_elt.d
 then one in-process `dbt build` of the tables downstream of the raw tables that received
 rows: the incremental staging and intermediate tables (the facts' order-grained steps, the
 address periods), the customers snapshot, dim_customers_history, the incremental facts and
-every table built on them. dbt orders the
-nodes (snapshot and dimensions before the facts that join them). Views and seeds change
-only when the project does: a daily run creates the ones missing from the warehouse, and
-`--deploy` (or a full `dbt build`) recreates them all.
+every table built on them. dbt orders the nodes (snapshot and dimensions before the facts
+that join them). Views and seeds change only when the project does: a daily run creates
+the ones missing from the warehouse, and `--deploy` (or a full `dbt build`) recreates them
+all.
 
 The daily build runs the data tests that guard what a day's rows can break, on the tables
 it rebuilt: DAILY_TEST_KINDS (keys, relationships, row counts against staging) on the tables

@@ -100,7 +100,7 @@ def admin(server: devserver.PgServer, sql: str) -> None:
 def pg_database(pg_server: devserver.PgServer) -> Iterator[str]:
     """A new empty database on the session server, dropped after the test."""
     name = f"test_{uuid.uuid4().hex[:12]}"
-    admin(pg_server, f'create database "{name}"')
+    devserver.create_database(pg_server, name)
     try:
         yield name
     finally:

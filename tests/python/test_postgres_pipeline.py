@@ -65,7 +65,7 @@ def pg_build(
 ) -> Iterator[PgBuild]:
     """The real set loaded and the whole project built on a fresh PostgreSQL database."""
     database = f"pipeline_{uuid.uuid4().hex[:8]}"
-    admin(pg_server, f'create database "{database}"')
+    devserver.create_database(pg_server, database)
     work = tmp_path_factory.mktemp("pg_pipeline")
     build = PgBuild(pg_server, database, work / "target")
     env = {**pg_server.env(), "OLIST_PG_DATABASE": database, "OLIST_TARGET": "postgres"}

@@ -76,9 +76,7 @@ address_periods as (
                     )
             )
     ),
-{% endif %}
 
-{% if is_incremental() %}
     -- the orders to recompute: those with new rows, and every order of their customers
     changed_orders as (
         select orders_with_new_rows.order_id

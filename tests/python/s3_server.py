@@ -33,6 +33,28 @@ REGION = "us-east-1"
 ACCESS_KEY = "testing"
 SECRET_KEY = "testing"
 
+# AWS authorises ListObjects and ListObjectsV2 by the IAM action s3:ListBucket (the API names
+# are not IAM actions). moto 5.2.6 checks the API name instead; a policy is written as AWS
+# reads it, and each statement that names s3:ListBucket also names moto's aliases, so the
+# same policy means the same thing on every moto release.
+MOTO_LIST_ALIASES = ("s3:ListObjects", "s3:ListObjectsV2")
+
+
+def as_moto_reads_it(policy: dict[str, Any]) -> dict[str, Any]:
+    """The policy with moto's aliases of s3:ListBucket added where a statement names it."""
+    statements = policy["Statement"]
+    if isinstance(statements, dict):
+        statements = [statements]
+    translated = []
+    for statement in statements:
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else list(actions)
+        if "s3:ListBucket" in actions:
+            actions += [alias for alias in MOTO_LIST_ALIASES if alias not in actions]
+            statement = {**statement, "Action": actions}
+        translated.append(statement)
+    return {**policy, "Statement": translated}
+
 
 @dataclass(frozen=True)
 class S3Server:
@@ -71,13 +93,16 @@ class S3Server:
     def iam_user_credentials(self, policy: dict[str, Any]) -> dict[str, str]:
         """Create an IAM user with this inline policy; return boto3-style credentials.
 
-        Only meaningful inside ``enforce_iam()``: without it moto allows everything.
+        Only meaningful inside ``enforce_iam()``: without it moto allows everything. The
+        policy is written as AWS reads it (see ``as_moto_reads_it``).
         """
         iam = self.client("iam")
         user = f"user-{uuid.uuid4().hex[:8]}"
         iam.create_user(UserName=user)
         iam.put_user_policy(
-            UserName=user, PolicyName="test-policy", PolicyDocument=json.dumps(policy)
+            UserName=user,
+            PolicyName="test-policy",
+            PolicyDocument=json.dumps(as_moto_reads_it(policy)),
         )
         key = iam.create_access_key(UserName=user)["AccessKey"]
         return {

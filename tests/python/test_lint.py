@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,12 +13,23 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from dbt_cli import PROJECT_ROOT
 
 BIN = Path(sys.executable).parent
-SQL_PATHS = ("models", "tests", "snapshots", "macros", "analyses")
-PY_PATHS = ("loaders", "tests/python", "tools", "orchestration")
+
+
+def makefile_paths(variable: str) -> list[str]:
+    """The folders a Makefile variable lists: `make lint` and these tests read the same ones."""
+    text = (PROJECT_ROOT / "Makefile").read_text()
+    found = re.search(rf"^{variable}\s*:=(.*)$", text, flags=re.MULTILINE)
+    assert found, f"Makefile: no `{variable} :=` line"
+    return found.group(1).split()
+
+
+SQL_PATHS = makefile_paths("SQL_PATHS")
+PY_PATHS = makefile_paths("PY_PATHS")
 
 GOOD_MODEL = textwrap.dedent(
     """\
@@ -183,9 +195,30 @@ def test_tests_may_end_with_a_filtering_select() -> None:
     assert "CV13" in codes
 
 
+@pytest.mark.skipif(
+    not (PROJECT_ROOT / ".git").exists(), reason="needs a git checkout to know what a clone gets"
+)
+def test_every_path_lint_and_dbt_read_is_in_git() -> None:
+    """A clone has only what git tracks (no empty folders): a folder that exists here but
+    not in git passes locally and breaks `make lint` or dbt on a fresh clone."""
+    project = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())
+    dbt_paths = [path for key, value in project.items() if key.endswith("-paths") for path in value]
+    missing = [
+        path
+        for path in sorted({*SQL_PATHS, *PY_PATHS, *dbt_paths})
+        if not subprocess.run(
+            ["git", "ls-files", "--", path],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    ]
+    assert not missing, f"read by make lint or dbt but not tracked by git: {missing}"
+
+
 def test_project_sql_lints_clean() -> None:
-    paths = [p for p in SQL_PATHS if (PROJECT_ROOT / p).is_dir()]
-    result = _sqlfluff("lint", *paths, "--format", "json")
+    result = _sqlfluff("lint", *SQL_PATHS, "--format", "json")
     assert result.returncode in (0, 1), f"sqlfluff failed:\n{result.stderr[-3000:]}"
     offences = [
         f"{file['filepath']}:{v['start_line_no']}: {v['code']} {v['description']}"

@@ -100,13 +100,13 @@ actionlint: $(ACTIONLINT)
 # A throwaway PostgreSQL on 127.0.0.1 for the postgres target (state in .pg/). Prints the
 # OLIST_PG_* exports on stdout: eval "$$(make -s pg-up)" && make run TARGET=postgres
 pg-up: install
-	@$(BIN)/python -m olist_elt.devserver up --state-dir .pg
+	@$(BIN)/python -m olist_elt.dev.postgres up --state-dir .pg
 
 pg-env:
-	@$(BIN)/python -m olist_elt.devserver env --state-dir .pg
+	@$(BIN)/python -m olist_elt.dev.postgres env --state-dir .pg
 
 pg-down:
-	$(BIN)/python -m olist_elt.devserver down --state-dir .pg
+	$(BIN)/python -m olist_elt.dev.postgres down --state-dir .pg
 
 # Compile every model, test and snapshot for Redshift with no cluster (see the script).
 redshift-check: install
@@ -152,11 +152,11 @@ airflow-manifest: install
 # the build's run_results.json archived under $(RUN_HISTORY)/ and loaded into ops.dbt_run_results.
 daily: install
 	@test -n "$(DATE)" || { echo "usage: make daily DATE=YYYY-MM-DD [DROPS=folder|s3://bucket/prefix/]"; exit 2; }
-	$(BIN)/python -m olist_elt.alerts $(if $(ALERT_TOPIC_ARN),--topic-arn $(ALERT_TOPIC_ARN)) -- \
+	$(BIN)/python -m olist_elt.ops.alerts $(if $(ALERT_TOPIC_ARN),--topic-arn $(ALERT_TOPIC_ARN)) -- \
 		--drops $(DROPS) --date $(DATE) --target $(TARGET) --write-artifacts; \
 	status=$$?; \
 	if [ -f target/run_results.json ]; then \
-		$(BIN)/python -m olist_elt.run_history archive target/run_results.json \
+		$(BIN)/python -m olist_elt.ops.run_history archive target/run_results.json \
 			--history-dir $(RUN_HISTORY) --day $(DATE) --run-label $(DATE) --load --target $(TARGET); \
 	fi; \
 	$(BIN)/dbt source freshness --target $(TARGET) || status=1; \

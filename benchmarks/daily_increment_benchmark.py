@@ -5,16 +5,16 @@
 
 Data: the generated set (scale 1 = the real row counts), replayed into daily drops
 (olist-replay); both are cached under data/. Two warehouses: DuckDB files in a temporary
-folder, or two databases of a throwaway PostgreSQL server (olist_elt.devserver):
+folder, or two databases of a throwaway PostgreSQL server (olist_elt.dev.postgres):
 
-- full refresh: the nine files loaded whole (olist_elt.load) into an empty database, then
+- full refresh: the nine files loaded whole (olist_elt.load.loader) into an empty database, then
   `dbt build --full-refresh` of the whole project (models, snapshot, data and unit tests).
 - increment: a database holding every drop before --day, built once (not timed); then
   olist-daily for --day: load the one drop, then one `dbt build` of the snapshot, the
   incremental facts and every table downstream of the raw tables the drop touched, with
   their data tests.
 
-Each side runs dbt in this process (olist_elt.daily.DbtSession: no JSON artifacts written
+Each side runs dbt in this process (olist_elt.daily.run.DbtSession: no JSON artifacts written
 by builds, logs/dbt.log at level info) with its own target folder, warmed by one parse, so
 both pay a partial parse. Printed: both times, their ratio (the goal is < 0.1), and where
 the increment's time goes: load, dbt parse, and per resource type the execution time of
@@ -36,12 +36,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from olist_elt import devserver
-from olist_elt.daily import DailyStep, DbtSession, run_daily
-from olist_elt.drop_load import load_drops
-from olist_elt.load import load
+from olist_elt.daily.drop_load import load_drops
+from olist_elt.daily.replay import replay
+from olist_elt.daily.run import DailyStep, DbtSession, run_daily
+from olist_elt.dev import postgres as devserver
+from olist_elt.load.loader import load
 from olist_elt.pipeline import PROJECT_ROOT, generated_source
-from olist_elt.replay import replay
 
 DROPS_ROOT = PROJECT_ROOT / "data" / "drops"
 CPU_OF = {"duckdb": "this process and DuckDB's threads", "postgres": "this process and the server"}

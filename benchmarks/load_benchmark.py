@@ -10,11 +10,11 @@ Floors, on the same files, machine and server:
   Also ``psql``'s ``\\copy`` of the same files in one transaction (``psql_floor``): the
   floor a user would reach for by hand.
 
-The loader runs ``olist_elt.load.load()`` end to end (profile, listing, streaming
+The loader runs ``olist_elt.load.loader.load()`` end to end (profile, listing, streaming
 validation, hashing, lineage columns, audit rows) twice per repeat: a first load
 into an empty database, and a ``force`` reload of existing tables. Times are the
 median (and minimum) of the repeats; ratio = loader / floor. The PostgreSQL server is a throwaway
-one on 127.0.0.1 (olist_elt.devserver, as the tests use).
+one on 127.0.0.1 (olist_elt.dev.postgres, as the tests use).
 
 Default source: the consistent nine-file real set from ../shared/olist (215,135 rows).
 """
@@ -32,8 +32,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from olist_elt import devserver
-from olist_elt.load import load
+from olist_elt.dev import postgres as devserver
+from olist_elt.load.loader import load
 from olist_elt.spec import OLIST_FILES
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -28,7 +28,7 @@ Args = dict[str, Any]
 
 def generate_phase(args: Args) -> Args:
     """The generator into a folder, with the marker olist-run looks for (same format)."""
-    from olist_elt.generate import generate
+    from olist_elt.generate.dataset import generate
 
     folder = Path(args["out"])
     rows = generate(folder, scale=args["scale"], seed=args["seed"])
@@ -52,10 +52,10 @@ def psql_floor_phase(args: Args) -> Args:
 
 
 def loader_phase(args: Args) -> Args:
-    """olist_elt.load.load() as load_benchmark times it: profile, checks, audit, commit."""
+    """olist_elt.load.loader.load() as load_benchmark times it: profile, checks, audit, commit."""
     from load_benchmark import loader
 
-    from olist_elt.load import load
+    from olist_elt.load.loader import load
 
     if args.get("expect_noop"):  # a no-op reload: the report says what was skipped
         report = load(args["source"], target=args["target"], profiles_dir=args["profiles"])

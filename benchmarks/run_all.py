@@ -59,7 +59,7 @@ sys.path.insert(0, str(HERE))
 
 import load_benchmark  # noqa: E402
 
-from olist_elt import devserver  # noqa: E402
+from olist_elt.dev import postgres as devserver  # noqa: E402
 from olist_elt.pipeline import GENERATED_ROOT  # noqa: E402
 
 log = logging.getLogger("bench")

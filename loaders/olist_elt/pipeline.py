@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from olist_elt.generate import generate
-from olist_elt.load import LoadReport, load
+from olist_elt.generate.dataset import generate
+from olist_elt.load.loader import LoadReport, load
 from olist_elt.spec import DEFAULT_RAW_SCHEMA
 
 log = logging.getLogger("olist_elt.pipeline")

@@ -64,8 +64,8 @@ from cosmos.constants import (
     TestIndirectSelection,
 )
 
-from olist_elt.alerts import airflow_failure_callback, drop_has_files
-from olist_elt.run_history import archive_cosmos_artifacts
+from olist_elt.ops.alerts import airflow_failure_callback, drop_has_files
+from olist_elt.ops.run_history import archive_cosmos_artifacts
 
 DAG_ID = "olist_daily"
 PROJECT_DIR = Path(os.environ.get("OLIST_PROJECT_DIR", Path(__file__).resolve().parents[2]))
@@ -191,7 +191,7 @@ with DAG(
         task_id="archive_run_results",
         bash_command=_project_cmd(
             "python",
-            "-m olist_elt.run_history load",
+            "-m olist_elt.ops.run_history load",
             RUN_DIR,
             f"--run-label {DROP_DATE}",
             f"--target {TARGET}",

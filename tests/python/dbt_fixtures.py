@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from dbt_cli import PROJECT_ROOT, run_dbt
-from olist_elt.generate import generate
-from olist_elt.load import LoadReport, load
+from olist_elt.generate.dataset import generate
+from olist_elt.load.loader import LoadReport, load
 from olist_elt.pipeline import BuildSummary, dbt_build
 from olist_elt.spec import DEFAULT_RAW_SCHEMA
 

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from loader_files import write_profiles
-from olist_elt.load import LoadReport, load
+from olist_elt.load.loader import LoadReport, load
+from olist_elt.load.sql import ident, qualified
 from olist_elt.spec import OLIST_FILES, by_table
-from olist_elt.sql import ident, qualified
 
 SCHEMA = "raw_olist"
 Rows = Counter[tuple[Any, ...]]
@@ -120,7 +120,7 @@ class Warehouse:
         **options: Any,
     ) -> subprocess.CompletedProcess[str]:
         """``olist-load`` in a child process (so that it can be killed, or run as another user)."""
-        command = [sys.executable, "-m", "olist_elt.cli", *args]
+        command = [sys.executable, "-m", "olist_elt.load.cli", *args]
         command += ["--profiles-dir", str(self.profiles), "--target", self.engine]
         return subprocess.run(
             command,

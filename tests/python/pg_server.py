@@ -2,7 +2,7 @@
 
 Registered from conftest.py (``pytest_plugins``). Fixtures:
 
-- ``pg_server`` (session): a started :class:`olist_elt.devserver.PgServer` (host, port,
+- ``pg_server`` (session): a started :class:`olist_elt.dev.postgres.PgServer` (host, port,
   user, password, database, ``dsn()``, ``env()``). One server per test session, initdb'd in
   a fresh temporary folder, listening on 127.0.0.1 on a free port, stopped and deleted at
   teardown. As root, initdb and the server run as the ``postgres`` OS user (initdb refuses
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from olist_elt import devserver
+from olist_elt.dev import postgres as devserver
 
 log = logging.getLogger(__name__)
 

@@ -61,10 +61,10 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from dbt_cli import copy_project
-from olist_elt import devserver
-from olist_elt.devserver import PgServer
+from olist_elt.dev import postgres as devserver
+from olist_elt.dev.postgres import PgServer
+from olist_elt.load.targets.postgres import PostgresTarget
 from olist_elt.spec import DEFAULT_RAW_SCHEMA, LINEAGE_COLUMNS, OLIST_FILES
-from olist_elt.targets.postgres import PostgresTarget
 
 log = logging.getLogger("redshift_compile")
 

@@ -32,9 +32,9 @@ import duckdb
 import pytest
 
 from dbt_cli import write_profiles
-from olist_elt.drop_load import load_drops
-from olist_elt.generate import generate
-from olist_elt.replay import replay
+from olist_elt.daily.drop_load import load_drops
+from olist_elt.daily.replay import replay
+from olist_elt.generate.dataset import generate
 from s3_server import S3Server
 
 log = logging.getLogger(__name__)
@@ -216,7 +216,9 @@ def test_dag_parses_with_expected_tasks_dependencies_retries_and_timeouts(
     sensor = tasks["wait_for_drop"]
     assert sensor["mode"] == "reschedule" and 0 < sensor["timeout"] <= 24 * 3600
     for task_id, task in tasks.items():
-        assert task["on_failure_callback"] == ["olist_elt.alerts.airflow_failure_callback"], task_id
+        assert task["on_failure_callback"] == ["olist_elt.ops.alerts.airflow_failure_callback"], (
+            task_id
+        )
         if task_id == "wait_for_drop":
             continue
         assert task["retries"] >= 1, f"{task_id}: no retries"

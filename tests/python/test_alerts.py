@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from dbt_cli import write_profiles
-from olist_elt.alerts import (
+from olist_elt.ops.alerts import (
     Alert,
     airflow_failure_callback,
     drop_has_files,
@@ -114,8 +114,8 @@ def test_olist_daily_wrapper_alerts_when_a_day_fails(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from olist_elt.generate import generate
-    from olist_elt.replay import replay
+    from olist_elt.daily.replay import replay
+    from olist_elt.generate.dataset import generate
 
     topic_arn, sqs, queue_url = subscribed_queue(s3_env)
     profiles = write_profiles(tmp_path / "profiles", tmp_path / "w.duckdb", threads=1)

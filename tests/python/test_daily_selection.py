@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from dbt_cli import write_profiles
-from olist_elt.daily import DbtSession, daily_selection
+from olist_elt.daily.run import DbtSession, daily_selection
 
 ORDER_TABLES = ["orders", "customers", "order_items", "order_payments", "order_reviews"]
 

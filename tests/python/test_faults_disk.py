@@ -31,7 +31,7 @@ import pytest
 
 from fault_harness import SCHEMA, FaultSummary, Warehouse, duckdb_warehouse, postgres_warehouse
 from loader_files import write_set, write_table
-from olist_elt import devserver
+from olist_elt.dev import postgres as devserver
 from olist_elt.spec import OLIST_FILES
 
 pytestmark = pytest.mark.faults

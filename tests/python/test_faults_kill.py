@@ -1,8 +1,8 @@
 """SIGKILL the loader at 21 points of a load, on DuckDB and on PostgreSQL.
 
-The loader runs as a child process (``python -m olist_elt.cli``) reading from S3 (the
+The loader runs as a child process (``python -m olist_elt.load.cli``) reading from S3 (the
 moto server), with ``OLIST_FAULT_KILL_AT=<checkpoint>:<n>`` set: it kills itself the n-th
-time it reaches that checkpoint (olist_elt/faults.py), which covers the download, the
+time it reaches that checkpoint (olist_elt/load/faults.py), which covers the download, the
 COPY, the moments between tables, the swap, the audit row and the run's end.
 
 Two versions of the nine files, A and B, sit under two prefixes; each round loads the
@@ -33,7 +33,7 @@ from fault_harness import (
     lost_and_duplicated,
 )
 from loader_files import write_set, write_table
-from olist_elt import faults
+from olist_elt.load import faults
 from olist_elt.spec import OLIST_FILES
 from s3_server import S3Server
 

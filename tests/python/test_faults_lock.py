@@ -17,7 +17,7 @@ import pytest
 
 from fault_harness import SCHEMA, FaultSummary, Warehouse
 from loader_files import write_set
-from olist_elt import faults
+from olist_elt.load import faults
 from olist_elt.spec import OLIST_FILES
 
 pytestmark = pytest.mark.faults
@@ -27,7 +27,7 @@ PAUSE_SECONDS = 3
 
 def _start_paused(wh: Warehouse, source: Path) -> subprocess.Popen[str]:
     """A loader that stops for a while before its fourth table, holding the target."""
-    command = [sys.executable, "-m", "olist_elt.cli", str(source), "--force"]
+    command = [sys.executable, "-m", "olist_elt.load.cli", str(source), "--force"]
     command += ["--profiles-dir", str(wh.profiles), "--target", wh.engine]
     child = subprocess.Popen(
         command,

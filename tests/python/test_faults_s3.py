@@ -25,7 +25,7 @@ import pytest
 
 from fault_harness import FaultSummary, Rows, Warehouse
 from loader_files import write_set, write_table
-from olist_elt import sources
+from olist_elt.load import sources
 from olist_elt.spec import OLIST_FILES, by_table
 from s3_fault_proxy import FaultProxy, Rule
 from s3_server import S3Server

@@ -18,8 +18,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from olist_elt.generate import generate, main
-from olist_elt.generator.common import Sizes
+from olist_elt.generate.common import Sizes
+from olist_elt.generate.dataset import generate, main
 from olist_elt.spec import OLIST_FILES, OlistFile, by_table
 
 SCALE = 0.01

@@ -36,9 +36,9 @@ import duckdb
 import psycopg2
 import pytest
 
-from olist_elt.daily import DailyRun, DbtSession, main, run_daily
-from olist_elt.generate import generate
-from olist_elt.replay import replay
+from olist_elt.daily.replay import replay
+from olist_elt.daily.run import DailyRun, DbtSession, main, run_daily
+from olist_elt.generate.dataset import generate
 from olist_elt.spec import by_table
 
 log = logging.getLogger(__name__)

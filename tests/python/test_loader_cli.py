@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from loader_files import write_profiles, write_set
-from olist_elt.cli import load_main
+from olist_elt.load.cli import load_main
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_configuration_errors_exit_2(
 def test_console_script_runs(setup: tuple[Path, Path], tmp_path: Path) -> None:
     source, profiles = setup
     script = Path(sys.executable).parent / "olist-load"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "olist_elt.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "olist_elt.load.cli"]
     done = subprocess.run(
         [*command, str(source), "--profiles-dir", str(profiles), "--tables", "sellers"],
         capture_output=True, text=True, check=False, cwd=tmp_path,

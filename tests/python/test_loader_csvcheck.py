@@ -9,9 +9,9 @@ import random
 
 import pytest
 
-from olist_elt.csvcheck import CsvChecker, CsvStats
 from olist_elt.errors import CsvError, SourceError
-from olist_elt.sources import decompressed
+from olist_elt.load.csvcheck import CsvChecker, CsvStats
+from olist_elt.load.sources import decompressed
 
 COLUMNS = ("id", "note")
 

@@ -23,14 +23,14 @@ import pytest
 from dbt_cli import PROJECT_ROOT, run_dbt
 from dbt_cli import write_profiles as write_dbt_profiles
 from loader_files import write_profiles
-from olist_elt import devserver
-from olist_elt.cli import load_main
-from olist_elt.drop_load import load_drops
-from olist_elt.drops import folder_name
+from olist_elt.daily.drop_load import load_drops
+from olist_elt.daily.drops import folder_name
+from olist_elt.daily.replay import ReplayResult, replay
+from olist_elt.dev import postgres as devserver
 from olist_elt.errors import SourceError
-from olist_elt.generate import generate
-from olist_elt.load import LoadReport, load
-from olist_elt.replay import ReplayResult, replay
+from olist_elt.generate.dataset import generate
+from olist_elt.load.cli import load_main
+from olist_elt.load.loader import LoadReport, load
 from olist_elt.spec import LINEAGE_COLUMNS, OLIST_FILES, by_table
 from s3_server import S3Server
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from loader_files import rows_for, to_csv, write_profiles, write_set, write_table
-from olist_elt.cli import load_main
 from olist_elt.errors import ConfigError
-from olist_elt.load import LoadReport, load
+from olist_elt.load.cli import load_main
+from olist_elt.load.loader import LoadReport, load
 from olist_elt.spec import by_table
 from s3_server import S3Server
 

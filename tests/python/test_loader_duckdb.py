@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from loader_files import REAL_ROWS, rows_for, to_csv, write_profiles, write_set, write_table
-from olist_elt.load import LoadReport, load
+from olist_elt.load.loader import LoadReport, load
 from olist_elt.spec import OLIST_FILES, by_table
 
 
@@ -164,7 +164,7 @@ def test_noop_run_does_not_read_the_files(
     def no_reading(*args: object, **kwargs: object) -> None:
         raise AssertionError("an unchanged local file was read")
 
-    monkeypatch.setattr("olist_elt.sources.LocalSource.iter_raw", no_reading)
+    monkeypatch.setattr("olist_elt.load.sources.LocalSource.iter_raw", no_reading)
     started = time.perf_counter()
     report = warehouse.load()
     assert report.ok and report.count("skipped") == 9

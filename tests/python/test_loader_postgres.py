@@ -10,8 +10,8 @@ import psycopg2
 import pytest
 
 from loader_files import REAL_ROWS, rows_for, to_csv, write_profiles, write_set
-from olist_elt import devserver
-from olist_elt.load import LoadReport, load
+from olist_elt.dev import postgres as devserver
+from olist_elt.load.loader import LoadReport, load
 from olist_elt.spec import OLIST_FILES, by_table
 from s3_server import S3Server
 

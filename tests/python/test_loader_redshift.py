@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from loader_files import rows_for, to_csv, write_profiles
-from olist_elt.load import LoadReport, load
+from olist_elt.load.loader import LoadReport, load
+from olist_elt.load.targets.redshift import RedshiftTarget
 from olist_elt.spec import by_table
-from olist_elt.targets.redshift import RedshiftTarget
 from s3_server import S3Server
 
 ROLE = "arn:aws:iam::123456789012:role/olist-copy"

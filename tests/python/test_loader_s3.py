@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from loader_files import write_profiles, write_set, write_table
-from olist_elt.load import LoadReport, load
+from olist_elt.load.loader import LoadReport, load
 from olist_elt.spec import OLIST_FILES, by_table
 from s3_server import S3Server
 
@@ -121,7 +121,7 @@ def test_key_not_found(lake: Lake) -> None:
 
 def test_object_vanishing_after_listing(lake: Lake, monkeypatch: pytest.MonkeyPatch) -> None:
     first = lake.load()
-    from olist_elt.sources import S3Source
+    from olist_elt.load.sources import S3Source
 
     listed = S3Source.list_files
 

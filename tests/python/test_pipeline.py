@@ -9,7 +9,7 @@ import pytest
 
 from dbt_fixtures import GeneratedBuild
 from olist_elt import pipeline
-from olist_elt.generate import generate
+from olist_elt.generate.dataset import generate
 from olist_elt.spec import OLIST_FILES
 
 pytestmark = pytest.mark.slow

@@ -26,8 +26,8 @@ import duckdb
 import psycopg2
 import pytest
 
-from olist_elt import devserver
-from olist_elt.load import load
+from olist_elt.dev import postgres as devserver
+from olist_elt.load.loader import load
 from olist_elt.spec import LINEAGE_COLUMNS
 from pg_server import admin
 from redshift_compile import PROJECT_ROOT, patched_env, run_dbt

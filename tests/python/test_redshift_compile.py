@@ -20,7 +20,7 @@ import pytest
 import sqlglot
 from sqlfluff.core import FluffConfig, Linter
 
-from olist_elt import devserver
+from olist_elt.dev import postgres as devserver
 from pg_server import _ensure_binaries
 from redshift_compile import (
     PROJECT_NAME,

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from olist_elt.drops import folder_name, list_drops
-from olist_elt.generate import generate
-from olist_elt.replay import ReplayResult, main, replay
+from olist_elt.daily.drops import folder_name, list_drops
+from olist_elt.daily.replay import ReplayResult, main, replay
+from olist_elt.generate.dataset import generate
 from olist_elt.spec import DROP_FOLDER_PREFIX, OLIST_FILES, OlistFile, by_table
 from s3_server import S3Server
 

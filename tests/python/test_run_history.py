@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from dbt_cli import write_profiles
-from olist_elt.run_history import archive, find_results, load, main, read_results
+from olist_elt.ops.run_history import archive, find_results, load, main, read_results
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT = PROJECT_ROOT / ".venv" / "bin" / "dbt"

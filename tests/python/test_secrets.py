@@ -25,7 +25,7 @@ import pytest
 
 from fault_harness import SCHEMA, Warehouse, duckdb_warehouse, postgres_warehouse
 from loader_files import write_set
-from olist_elt import devserver
+from olist_elt.dev import postgres as devserver
 from s3_server import S3Server
 
 pytestmark = pytest.mark.faults

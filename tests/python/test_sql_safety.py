@@ -24,8 +24,8 @@ import pytest
 
 from fault_harness import Warehouse
 from loader_files import write_set
+from olist_elt.load.sql import ident, literal, qualified
 from olist_elt.spec import OLIST_FILES
-from olist_elt.sql import ident, literal, qualified
 
 pytestmark = pytest.mark.faults
 

@@ -14,10 +14,10 @@ from functools import lru_cache
 from random import Random
 from statistics import NormalDist
 
-from olist_elt.generator.common import Sizes, Weighted, coprime_step, digest_int, hex_id, stream
-from olist_elt.generator.csvout import Row
-from olist_elt.generator.geography import ZipUniverse
-from olist_elt.generator.reference import (
+from olist_elt.generate.common import Sizes, Weighted, coprime_step, digest_int, hex_id, stream
+from olist_elt.generate.csvout import Row
+from olist_elt.generate.geography import ZipUniverse
+from olist_elt.generate.reference import (
     CATEGORIES,
     KITCHEN_PORTABLES,
     NO_CATEGORY_WEIGHT,

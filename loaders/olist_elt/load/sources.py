@@ -38,8 +38,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from olist_elt.csvcheck import CHUNK_SIZE
 from olist_elt.errors import MissingFileError, SourceError
+from olist_elt.load.csvcheck import CHUNK_SIZE
 from olist_elt.spec import OlistFile
 
 log = logging.getLogger(__name__)

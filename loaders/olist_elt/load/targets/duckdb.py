@@ -28,11 +28,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from olist_elt import faults
 from olist_elt.errors import LoadError, TargetError
-from olist_elt.sources import LocalSource, SourceFile
-from olist_elt.sql import ident, literal
-from olist_elt.targets.base import (
+from olist_elt.load import faults
+from olist_elt.load.sources import LocalSource, SourceFile
+from olist_elt.load.sql import ident, literal
+from olist_elt.load.targets.base import (
     AuditRowFor,
     CheckedStream,
     Loaded,

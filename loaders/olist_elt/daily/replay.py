@@ -45,14 +45,14 @@ from pathlib import Path
 
 import duckdb
 
-from olist_elt import drops
+from olist_elt.daily import drops
 from olist_elt.errors import LoadError, SourceError
-from olist_elt.sources import LocalSource, S3Source, TableFiles, open_source
+from olist_elt.load.sources import LocalSource, S3Source, TableFiles, open_source
+from olist_elt.load.sql import ident, literal
+from olist_elt.load.targets.duckdb import read_csv_sql
 from olist_elt.spec import OLIST_FILES, OlistFile, by_table
-from olist_elt.sql import ident, literal
-from olist_elt.targets.duckdb import read_csv_sql
 
-log = logging.getLogger("olist_elt.replay")
+log = logging.getLogger("olist_elt.daily.replay")
 
 __all__ = ["ReplayResult", "main", "replay"]
 

@@ -1,5 +1,5 @@
 """Deterministic generator of Olist-shaped data: the nine files, any scale.
 
-`olist_elt.generate` is the entry point (CLI and `generate()`); this package holds the
+``dataset`` is the entry point (``generate()`` and its command); the other modules are its
 parts: reference data, CSV writing, geography, catalogue, and orders.
 """

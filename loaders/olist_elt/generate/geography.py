@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from random import Random
 
-from olist_elt.generator.common import Sizes, Weighted, stream
-from olist_elt.generator.csvout import Row
-from olist_elt.generator.reference import BRAZIL_LAT, BRAZIL_LNG, REGIONS, Region
+from olist_elt.generate.common import Sizes, Weighted, stream
+from olist_elt.generate.csvout import Row
+from olist_elt.generate.reference import BRAZIL_LAT, BRAZIL_LNG, REGIONS, Region
 
 UNMAPPED_SHARE = 0.003  # customers whose prefix geolocation lacks
 ACCENTED_SHARE = 0.15  # geolocation rows that spell an accented city with its accents

@@ -4,7 +4,7 @@ Used from two places with the same message:
 
 - the Airflow DAG (orchestration/dags/olist_daily.py): ``airflow_failure_callback`` is every
   task's ``on_failure_callback``; the link is the task try's log URL;
-- without a scheduler: ``python -m olist_elt.alerts [--topic-arn ARN] -- <olist-daily args>``
+- without a scheduler: ``python -m olist_elt.ops.alerts [--topic-arn ARN] -- <olist-daily args>``
   (what `make daily` runs) runs olist-daily and, if it fails, publishes the failed steps.
 
 Only the standard library and boto3 are imported, so the Airflow virtualenv (which has no
@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
-log = logging.getLogger("olist_elt.alerts")
+log = logging.getLogger("olist_elt.ops.alerts")
 
 TOPIC_ENV = "OLIST_ALERT_TOPIC_ARN"
 SLACK_ENV = "OLIST_ALERT_SLACK_WEBHOOK"
@@ -183,7 +183,7 @@ def run_daily_with_alert(
     daily_args: list[str], topic_arn: str | None = None, link: str | None = None
 ) -> int:
     """Run olist-daily with these arguments; alert when its exit status is not 0."""
-    from olist_elt import daily
+    from olist_elt.daily import run as daily
 
     out, err = _Tee(sys.stdout), _Tee(sys.stderr)
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):  # type: ignore[type-var]
@@ -213,9 +213,9 @@ def _where() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m olist_elt.alerts",
+        prog="python -m olist_elt.ops.alerts",
         description="Run olist-daily; on failure publish an alert to SNS (and Slack).",
-        epilog="Example: python -m olist_elt.alerts --topic-arn ARN -- --drops ROOT --pending",
+        epilog="Example: python -m olist_elt.ops.alerts --topic-arn ARN -- --drops ROOT --pending",
     )
     parser.add_argument("--topic-arn", help=f"SNS topic (default: ${TOPIC_ENV})")
     parser.add_argument("--link", help="link to the run's output (default: $OLIST_RUN_URL)")

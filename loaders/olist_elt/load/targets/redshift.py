@@ -27,12 +27,11 @@ import logging
 import os
 from typing import Any, ClassVar
 
-from olist_elt import audit
 from olist_elt.errors import ConfigError, LoadError, TargetError
-from olist_elt.profiles import TargetProfile
-from olist_elt.sources import S3Source
-from olist_elt.sql import ident
-from olist_elt.targets.base import (
+from olist_elt.load import audit
+from olist_elt.load.sources import S3Source
+from olist_elt.load.sql import ident
+from olist_elt.load.targets.base import (
     AuditRowFor,
     CheckedStream,
     Loaded,
@@ -40,6 +39,7 @@ from olist_elt.targets.base import (
     Target,
     short_engine_message,
 )
+from olist_elt.profiles import TargetProfile
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@
     olist-daily --drops data/drops --date 2018-08-25
     olist-daily --drops data/drops --from 2018-08-01 --to 2018-08-31   # a backfill
 
-For each drop date, oldest first: append the drop to the raw tables (olist_elt.drop_load),
+For each drop date, oldest first: append the drop to the raw tables (olist_elt.daily.drop_load),
 then one in-process `dbt build` of the tables downstream of the raw tables that received
 rows: the incremental staging and intermediate tables (the facts' order-grained steps, the
 address periods), the customers snapshot, dim_customers_history, the incremental facts and
@@ -42,18 +42,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from olist_elt import audit
-from olist_elt.drop_load import load_drops, select_drops
-from olist_elt.drops import Drop, list_drops, parse_day
+from olist_elt.daily.drop_load import load_drops, select_drops
+from olist_elt.daily.drops import Drop, list_drops, parse_day
 from olist_elt.errors import ConfigError, LoadError
-from olist_elt.load import LoadReport
+from olist_elt.load import audit
+from olist_elt.load.loader import LoadReport
+from olist_elt.load.sources import TableFiles
+from olist_elt.load.targets import make_target
 from olist_elt.pipeline import PROJECT_ROOT, BuildSummary, file_log_args, node_results
 from olist_elt.profiles import read_target
-from olist_elt.sources import TableFiles
 from olist_elt.spec import DEFAULT_RAW_SCHEMA, OLIST_FILES
-from olist_elt.targets import make_target
 
-log = logging.getLogger("olist_elt.daily")
+log = logging.getLogger("olist_elt.daily.run")
 
 __all__ = ["DailyRun", "DailyStep", "DbtSession", "daily_selection", "run_daily"]
 

@@ -5,9 +5,9 @@ this module, so there is one place that knows how to find the binaries, run init
 (which refuses to run as root) and pick a port. The server listens on 127.0.0.1 only,
 stores nothing outside its own folder, and uses a random password created at start.
 
-    python -m olist_elt.devserver up      # start, print the OLIST_PG_* exports
-    python -m olist_elt.devserver env     # print them again
-    python -m olist_elt.devserver down    # stop and delete the folder
+    python -m olist_elt.dev.postgres up      # start, print the OLIST_PG_* exports
+    python -m olist_elt.dev.postgres env     # print them again
+    python -m olist_elt.dev.postgres down    # stop and delete the folder
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-log = logging.getLogger("olist_elt.devserver")
+log = logging.getLogger("olist_elt.dev.postgres")
 
 DEFAULT_USER = "olist"
 DEFAULT_DATABASE = "olist"
@@ -336,7 +336,7 @@ def _print_exports(server: PgServer) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m olist_elt.devserver",
+        prog="python -m olist_elt.dev.postgres",
         description="Start or stop a throwaway local PostgreSQL server for the postgres target.",
     )
     parser.add_argument("action", choices=("up", "down", "env"))

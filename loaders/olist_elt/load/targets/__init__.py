@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from olist_elt.load.targets.base import Target
 from olist_elt.profiles import TargetProfile
-from olist_elt.targets.base import Target
 
 
 def make_target(
@@ -15,14 +15,14 @@ def make_target(
     region: str | None = None,
 ) -> Target:
     if profile.type == "duckdb":
-        from olist_elt.targets.duckdb import DuckDBTarget
+        from olist_elt.load.targets.duckdb import DuckDBTarget
 
         return DuckDBTarget(profile, schema, dry_run=dry_run)
     if profile.type == "postgres":
-        from olist_elt.targets.postgres import PostgresTarget
+        from olist_elt.load.targets.postgres import PostgresTarget
 
         return PostgresTarget(profile, schema, dry_run=dry_run)
-    from olist_elt.targets.redshift import RedshiftTarget
+    from olist_elt.load.targets.redshift import RedshiftTarget
 
     return RedshiftTarget(
         profile, schema, dry_run=dry_run, iam_role_arn=iam_role_arn, region=region

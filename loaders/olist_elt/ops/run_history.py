@@ -1,7 +1,7 @@
 """Keep dbt's run_results.json of every run, as files and as rows analysts can query.
 
-    python -m olist_elt.run_history archive target/run_results.json --history-dir run-history
-    python -m olist_elt.run_history load run-history/2018-08-15 [--target postgres]
+    python -m olist_elt.ops.run_history archive target/run_results.json --history-dir run-history
+    python -m olist_elt.ops.run_history load run-history/2018-08-15 [--target postgres]
 
 `archive` copies a run_results.json to ``<history>/<day>/<invocation id>/run_results.json``
 (dbt overwrites target/ on the next command). `load` reads every run_results.json under a
@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("olist_elt.run_history")
+log = logging.getLogger("olist_elt.ops.run_history")
 
 SCHEMA = "ops"
 TABLE = "dbt_run_results"
@@ -157,9 +157,9 @@ def load(
     schema: str = SCHEMA,
 ) -> int:
     """Write the results of these files into <schema>.dbt_run_results; return the row count."""
+    from olist_elt.load.sql import ident
+    from olist_elt.load.targets import make_target
     from olist_elt.profiles import read_target
-    from olist_elt.sql import ident
-    from olist_elt.targets import make_target
 
     rows_by_invocation: dict[str, list[ResultRow]] = {}
     for path in paths:
@@ -204,7 +204,9 @@ def _values(warehouse: Any, row: ResultRow) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m olist_elt.run_history", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m olist_elt.ops.run_history", description=__doc__
+    )
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     commands = parser.add_subparsers(dest="command", required=True)
     keep = commands.add_parser("archive", help="copy a run_results.json into the history")

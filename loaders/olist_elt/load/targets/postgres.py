@@ -29,11 +29,10 @@ import time
 import zlib
 from typing import Any
 
-from olist_elt import faults
 from olist_elt.errors import LoadError, TargetError
-from olist_elt.spec import LINEAGE_COLUMNS
-from olist_elt.sql import ident
-from olist_elt.targets.base import (
+from olist_elt.load import faults
+from olist_elt.load.sql import ident
+from olist_elt.load.targets.base import (
     AuditRowFor,
     CheckedStream,
     Loaded,
@@ -42,6 +41,7 @@ from olist_elt.targets.base import (
     field_count_error,
     short_engine_message,
 )
+from olist_elt.spec import LINEAGE_COLUMNS
 
 log = logging.getLogger(__name__)
 

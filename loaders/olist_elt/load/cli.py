@@ -25,11 +25,11 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from olist_elt import audit
-from olist_elt.drop_load import load_drops
-from olist_elt.drops import parse_day
+from olist_elt.daily.drop_load import load_drops
+from olist_elt.daily.drops import parse_day
 from olist_elt.errors import ConfigError, LoadError
-from olist_elt.load import LoadReport, TableResult, load
+from olist_elt.load import audit
+from olist_elt.load.loader import LoadReport, TableResult, load
 from olist_elt.spec import DEFAULT_RAW_SCHEMA, OLIST_FILES
 
 
@@ -180,7 +180,7 @@ def load_main(argv: list[str] | None = None) -> int:
     protect_logs()
     # Failures are printed with each table's line; do not print them twice.
     if not args.verbose:
-        logging.getLogger("olist_elt.load").setLevel(logging.CRITICAL)
+        logging.getLogger("olist_elt.load.loader").setLevel(logging.CRITICAL)
     progress = None if args.dry_run else (lambda r: print(format_result(r), flush=True))
     tables = [t.strip() for t in args.tables.split(",") if t.strip()] if args.tables else None
     common = {

@@ -20,14 +20,14 @@ import sys
 import time
 from pathlib import Path
 
-from olist_elt.generator.catalog import Catalog, translation_rows
-from olist_elt.generator.common import Sizes
-from olist_elt.generator.csvout import TableWriter
-from olist_elt.generator.geography import ZipUniverse
-from olist_elt.generator.orders import OrderFactory
+from olist_elt.generate.catalog import Catalog, translation_rows
+from olist_elt.generate.common import Sizes
+from olist_elt.generate.csvout import TableWriter
+from olist_elt.generate.geography import ZipUniverse
+from olist_elt.generate.orders import OrderFactory
 from olist_elt.spec import by_table
 
-log = logging.getLogger("olist_elt.generate")
+log = logging.getLogger("olist_elt.generate.dataset")
 
 
 def generate(

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 
-from olist_elt.sql import ident, literal, qualified
+from olist_elt.load.sql import ident, literal, qualified
 
 AUDIT_TABLE = "_load_runs"
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from random import Random
 
-from olist_elt.generator import texts
-from olist_elt.generator.catalog import QUIRK_PRODUCTS, Catalog
-from olist_elt.generator.common import (
+from olist_elt.generate import texts
+from olist_elt.generate.catalog import QUIRK_PRODUCTS, Catalog
+from olist_elt.generate.common import (
     DAY,
     Sizes,
     Weighted,
@@ -31,9 +31,9 @@ from olist_elt.generator.common import (
     timestamp,
     to_seconds,
 )
-from olist_elt.generator.csvout import Row
-from olist_elt.generator.geography import ZipPrefix, ZipUniverse
-from olist_elt.generator.reference import (
+from olist_elt.generate.csvout import Row
+from olist_elt.generate.geography import ZipPrefix, ZipUniverse
+from olist_elt.generate.reference import (
     HOURLY_ORDERS,
     INSTALLMENTS,
     ITEMS_PER_ORDER,

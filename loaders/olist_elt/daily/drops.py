@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 
 from olist_elt.errors import SourceError
-from olist_elt.sources import LocalSource, S3Source, Source, SourceFile, s3_client
+from olist_elt.load.sources import LocalSource, S3Source, Source, SourceFile, s3_client
 from olist_elt.spec import DROP_FOLDER_PREFIX
 
 log = logging.getLogger(__name__)

@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, BinaryIO, ClassVar
 
-from olist_elt import audit, faults
-from olist_elt.csvcheck import CsvChecker, CsvStats
 from olist_elt.errors import TargetError
+from olist_elt.load import audit, faults
+from olist_elt.load.csvcheck import CsvChecker, CsvStats
+from olist_elt.load.sources import Source, SourceFile, TableFiles, combine_checksums, decompressed
+from olist_elt.load.sql import ident, literal, qualified
 from olist_elt.profiles import TargetProfile
-from olist_elt.sources import Source, SourceFile, TableFiles, combine_checksums, decompressed
 from olist_elt.spec import LINEAGE_COLUMNS
-from olist_elt.sql import ident, literal, qualified
 
 log = logging.getLogger(__name__)
 

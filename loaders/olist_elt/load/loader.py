@@ -23,9 +23,9 @@ a PostgreSQL advisory lock), so a second loader fails with a clear message (or w
 ``lock_wait`` seconds), then writes its run row in the audit table (see audit.py): a run
 killed part way leaves that row ``started``, and the next run marks it ``interrupted``.
 Each table's own transaction keeps it whole, so a killed run leaves every table either
-as it was or fully loaded. ``olist_elt.faults`` names the checkpoints the crash tests use.
+as it was or fully loaded. ``olist_elt.load.faults`` names the checkpoints the crash tests use.
 
-Daily drops (``olist_elt.drop_load.load_drops``) reuse the per-table steps here with a
+Daily drops (``olist_elt.daily.drop_load.load_drops``) reuse the per-table steps here with a
 report per drop whose ``ingest_date`` is set: the unchanged check then looks at that
 drop's previous load, and the target appends the day instead of replacing the table.
 """
@@ -41,13 +41,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from olist_elt import audit, faults
 from olist_elt.errors import ConfigError, LoadError, TargetError
+from olist_elt.load import audit, faults
+from olist_elt.load.sources import Source, TableFiles, open_source, sha256_files
+from olist_elt.load.targets import make_target
+from olist_elt.load.targets.base import Loaded, TableJob, Target, short_engine_message
 from olist_elt.profiles import read_target
-from olist_elt.sources import Source, TableFiles, open_source, sha256_files
 from olist_elt.spec import DEFAULT_RAW_SCHEMA, LINEAGE_COLUMNS, OLIST_FILES, OlistFile, by_table
-from olist_elt.targets import make_target
-from olist_elt.targets.base import Loaded, TableJob, Target, short_engine_message
 
 log = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
-from olist_elt import audit
-from olist_elt.drops import Drop, list_drops
+from olist_elt.daily.drops import Drop, list_drops
 from olist_elt.errors import LoadError, MissingFileError, SourceError
-from olist_elt.load import (
+from olist_elt.load import audit
+from olist_elt.load.loader import (
     LoadReport,
     TableResult,
     _Run,
@@ -39,11 +39,11 @@ from olist_elt.load import (
     run_row,
     setup_error,
 )
+from olist_elt.load.sources import TableFiles
+from olist_elt.load.targets import make_target
+from olist_elt.load.targets.base import Target
 from olist_elt.profiles import read_target
-from olist_elt.sources import TableFiles
 from olist_elt.spec import DEFAULT_RAW_SCHEMA, OLIST_FILES, OlistFile
-from olist_elt.targets import make_target
-from olist_elt.targets.base import Target
 
 log = logging.getLogger(__name__)
 

@@ -57,15 +57,17 @@ profiles.yml: profiles.yml.example
 install: $(BIN)/.installed profiles.yml
 
 # Refresh both locks to the newest releases that pyproject.toml (and the Airflow .in file)
-# allow; commit the result after `make test` passes on it.
+# allow; commit the result after `make test` passes on it. After adding a dependency,
+# `make lock LOCK_ARGS=` adds it and keeps every other pin where it is.
+LOCK_ARGS ?= --upgrade
 $(PIP_TOOLS_VENV)/.installed:
 	$(PYTHON) -m venv $(PIP_TOOLS_VENV)
 	$(PIP_TOOLS_VENV)/bin/pip install --quiet 'pip-tools~=7.7'
 	@touch $@
 
 lock: $(PIP_TOOLS_VENV)/.installed
-	$(PIP_COMPILE) --upgrade --extra dev -o $(LOCK) pyproject.toml
-	$(PIP_COMPILE) --upgrade -o $(AIRFLOW_LOCK) orchestration/requirements-airflow.in
+	$(PIP_COMPILE) $(LOCK_ARGS) --extra dev -o $(LOCK) pyproject.toml
+	$(PIP_COMPILE) $(LOCK_ARGS) -o $(AIRFLOW_LOCK) orchestration/requirements-airflow.in
 
 run: install
 	$(BIN)/olist-run --target $(TARGET) --scale $(SCALE) --seed $(SEED) $(if $(OLIST_SOURCE),--source $(OLIST_SOURCE))

@@ -35,7 +35,7 @@ help:
 	@echo "make daily DATE=YYYY-MM-DD DROPS=root   the daily workflow without a scheduler"
 	@echo "make airflow-install | airflow-manifest   Airflow's own venv | the manifest the DAG reads"
 	@echo "make tf-fmt   check the format of infra/terraform"
-	@echo "make bench [BENCH_ARGS='--scales 0.1,1 --skip incremental']   benchmarks, see BENCHMARKS.md"
+	@echo "make bench [BENCH_ARGS='--scales 0.1,1 --skip incremental']   benchmarks, see docs/benchmarks.md"
 
 # The install is the lock: requirements-dev.txt pins every package of .venv with its hashes
 # (`make lock` writes it from pyproject.toml with pip-tools), and the project itself goes in
@@ -114,10 +114,12 @@ pg-down:
 redshift-check: install
 	$(BIN)/python tests/python/redshift_compile.py
 
-# Every benchmark side by side: one table on stdout, the figures in bench-output/ (BENCHMARKS.md).
+# Every benchmark side by side: one table on stdout, the figures in bench-output/, then the
+# figures block of docs/benchmarks.md rewritten from that JSON (only when every part succeeded).
 BENCH_ARGS ?=
 bench: install
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/render.py bench-output/latest.json --page docs/benchmarks.md
 
 docs: install
 	$(BIN)/dbt docs generate --target $(TARGET)
@@ -126,7 +128,7 @@ docs: install
 clean:
 	rm -rf target logs warehouse data .pytest_cache
 
-# --- Running in production (README: Running in production) -------------------------------
+# --- Running in production (docs/production.md) ----------------------------------------------
 # Airflow and dbt have conflicting dependencies: Airflow gets a venv of its own, from a pinned
 # list, plus this project's package without its dependencies (the DAG imports only the alert
 # and run-history helpers; it runs dbt and olist-load from $(VENV)).

@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             time.perf_counter() - clock,
         )
 
-    # dbt's cost per node: what bounds the ratio at this scale (see the README, "What a
+    # dbt's cost per node: what bounds the ratio at this scale (see docs/daily.md, "What a
     # daily run costs")
     increment = run.steps[0].dbt
     full_nodes, increment_nodes = (sum(s.nodes_by_type.values()) for s in (built, increment))

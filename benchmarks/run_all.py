@@ -28,7 +28,8 @@ Peak memory per phase: ``peak_rss_mb``, the largest resident set of the phase's 
 processes (getrusage, exact), and ``peak_pss_mb``, the sampled sum of proportional set
 sizes of every process involved (the phase's tree and, for PostgreSQL, the server's).
 
-Results: a table on stdout and bench-output/bench-<UTC time>.json (and latest.json).
+Results: a table on stdout and bench-output/bench-<UTC time>.json (and latest.json);
+`make bench` then writes the figures into docs/benchmarks.md (benchmarks/render.py).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import load_benchmark  # noqa: E402
+from render import table  # noqa: E402
 
 from olist_elt.dev import postgres as devserver  # noqa: E402
 from olist_elt.pipeline import GENERATED_ROOT  # noqa: E402
@@ -571,126 +573,6 @@ def goals(results: Json, reference: float) -> list[Json]:
         GOAL_INCREMENT_RATIO,
     )
     return found
-
-
-def table(results: Json) -> str:
-    lines: list[str] = []
-
-    def row(measure: str, value: str, note: str = "") -> None:
-        lines.append(f"{measure:<50} {value:>14}  {note}")
-
-    def mb(figures: Json) -> str:
-        return f"peak {figures['peak_rss_mb']:.0f} MB rss / {figures['peak_pss_mb']:.0f} MB pss"
-
-    row("measure", "value", "details")
-    lines.append("-" * 110)
-    reference = results["settings"]["reference_scale"]
-    for engine, figures in results.get("load", {}).items():
-        row(
-            f"load {engine}: loader / {figures['floor']} (scale {reference:g})",
-            f"{figures['ratio']:.2f}x",
-            f"median {statistics.median(figures['loader_seconds']):.2f} s vs "
-            f"{statistics.median(figures['floor_seconds']):.2f} s; min ratio "
-            f"{figures['ratio_min']:.2f}x",
-        )
-    for engine, figures in results.get("load_real_set", {}).items():
-        row(
-            f"load {engine}: loader / {figures['floor']} (real files)",
-            f"{figures['ratio']:.2f}x",
-            f"median {statistics.median(figures['loader_seconds']):.2f} s vs "
-            f"{statistics.median(figures['floor_seconds']):.2f} s; min ratio "
-            f"{figures['ratio_min']:.2f}x",
-        )
-    build = results.get("build")
-    if build:
-        by_type = build.get("by_type", {})
-        executed = ", ".join(
-            f"{t} {v['nodes']} nodes {v['execute_seconds']:.1f} s"
-            for t, v in sorted(by_type.items())
-        )
-        row(
-            f"dbt build duckdb (scale {reference:g}), wall",
-            f"{build['wall_seconds']:.2f} s",
-            f"import {build['import_seconds']:.1f} + parse {build['parse_seconds']:.1f} + build "
-            f"{build['build_seconds']:.1f} s",
-        )
-        row(
-            "  build: some node in its execute step",
-            f"{build['busy_seconds']:.2f} s",
-            f"summed per node: {executed}",
-        )
-        row(
-            "  build: dbt's own per-node work",
-            f"{build['overhead_seconds']:.2f} s",
-            "no node in its execute step",
-        )
-        if fit := results.get("scale", {}).get("build_fit"):
-            row(
-                "  build time fit over scales: fixed",
-                f"{fit['fixed_seconds']:.2f} s",
-                f"+ {fit['seconds_per_scale_unit']:.2f} s per scale unit; fixed share at "
-                f"scale {reference:g}: {fit.get('fixed_share_at_reference') or 0:.0%}; "
-                f"smallest scale's build / this one: {fit.get('smallest_scale_share') or 0:.0%}",
-            )
-    for label, figures in results.get("end_to_end", {}).items():
-        printed = figures.get("printed", {})
-        row(
-            f"olist-run end to end, {label} (scale {reference:g})",
-            f"{figures['wall_seconds']:.2f} s",
-            ("" if figures["ok"] else "FAILED ")
-            + ", ".join(f"{k} {v}" for k, v in printed.items())
-            + f"; {mb(figures)}",
-        )
-    scale = results.get("scale", {})
-    for key, figures in scale.get("by_scale", {}).items():
-        for phase in ("generate", "load", "build"):
-            if phase in figures:
-                phase_figures = figures[phase]
-                cached = " (cached timing)" if phase_figures.get("cached") else ""
-                row(
-                    f"scale {key}: {phase}",
-                    f"{phase_figures['seconds']:.2f} s",
-                    mb(phase_figures) + cached,
-                )
-    for key, ratios in scale.items():
-        if key.startswith("time_ratio_"):
-            text = ", ".join(
-                f"{p} {ratios[p]:.2f}" for p in ("generate", "load", "build") if p in ratios
-            )
-            row(key.replace("_", " "), f"x{ratios['scale_factor']:g} data", text)
-    if "loader_peak_rss_growth" in scale:
-        row("loader peak RSS, largest / reference scale", f"{scale['loader_peak_rss_growth']:.2f}x")
-    loop = results.get("iteration", {})
-    if "noop_reload" in loop:
-        row(
-            "no-op reload (olist-load, all skipped)",
-            f"{loop['noop_reload']['wall_seconds']:.2f} s",
-            mb(loop["noop_reload"]),
-        )
-    if "one_model_cli" in loop:
-        split = loop["one_model_split"]
-        row(
-            f"dbt build --select {EDITED_MODEL} after edit",
-            f"{loop['one_model_cli']['wall_seconds']:.2f} s",
-            f"in process: import {split['import_seconds']:.1f} + parse "
-            f"{split['parse_seconds']:.2f} "
-            f"+ build {split['build_seconds']:.2f} s (executing {split['busy_seconds']:.2f} s)",
-        )
-    inc = results.get("incremental")
-    if inc:
-        if "ratio" in inc:
-            row(
-                "daily increment / full refresh",
-                f"{inc['ratio']:.3f}",
-                f"{inc['increment_seconds']:.1f} s vs {inc['full_refresh_seconds']:.1f} s",
-            )
-        else:
-            row("daily increment / full refresh", "n/a", "see JSON: output kept")
-    lines.append("-" * 110)
-    for goal in results.get("goals", []):
-        status = "met" if goal["met"] else "MISSED"
-        row(f"goal: {goal['goal']}", f"{goal['value']:.2f}", f"limit {goal['limit']:g}: {status}")
-    return "\n".join(lines)
 
 
 def machine(server: devserver.PgServer | None) -> Json:

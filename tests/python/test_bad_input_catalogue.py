@@ -1,4 +1,4 @@
-"""The bad-input catalogue (README, "Bad input"): each malformed input is one case.
+"""The bad-input catalogue (docs/loader.md, "Bad input"): each malformed input is one case.
 
 Every case starts from a warehouse holding a good load, breaks the orders file (or its
 S3 object) in one way, loads again and checks that:
@@ -11,7 +11,7 @@ S3 object) in one way, loads again and checks that:
 The cases here are those not already covered by test_loader_duckdb.py (missing, empty
 and header-only files, wrong/missing/extra columns, semicolons, a Latin-1 row, an
 unterminated quote, a short row, a blank line), test_loader_postgres.py and
-test_loader_s3.py (bucket or key missing, access denied); the README's table lists all.
+test_loader_s3.py (bucket or key missing, access denied); the table in docs/loader.md lists all.
 Duplicate primary keys are the one input loaded as it is, with a warning.
 """
 

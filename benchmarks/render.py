@@ -1,0 +1,227 @@
+"""The figures of one `make bench` run, as text: the table run_all.py prints, and the block
+of docs/benchmarks.md that `make bench` rewrites from the run's JSON.
+
+    .venv/bin/python benchmarks/render.py [bench-output/latest.json] [--page docs/benchmarks.md]
+
+The page keeps its prose; only the lines between BEGIN and END are replaced, so the measured
+figures live in the JSON and in that one block, never in hand-written text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_JSON = ROOT / "bench-output" / "latest.json"
+DEFAULT_PAGE = ROOT / "docs" / "benchmarks.md"
+BEGIN = "<!-- bench:begin: written by `make bench` (benchmarks/render.py); do not edit -->"
+END = "<!-- bench:end -->"
+
+Json = dict[str, Any]
+
+
+class RenderError(Exception):
+    """The JSON or the page is not what the renderer expects; the message says which."""
+
+
+def table(results: Json) -> str:
+    """The fixed-width table of every figure and goal, as run_all.py prints it."""
+    lines: list[str] = []
+
+    def row(measure: str, value: str, note: str = "") -> None:
+        lines.append(f"{measure:<50} {value:>14}  {note}".rstrip())
+
+    def mb(figures: Json) -> str:
+        return f"peak {figures['peak_rss_mb']:.0f} MB rss / {figures['peak_pss_mb']:.0f} MB pss"
+
+    row("measure", "value", "details")
+    lines.append("-" * 110)
+    reference = results["settings"]["reference_scale"]
+    for key, label in (("load", f"scale {reference:g}"), ("load_real_set", "real files")):
+        for engine, figures in results.get(key, {}).items():
+            row(
+                f"load {engine}: loader / {figures['floor']} ({label})",
+                f"{figures['ratio']:.2f}x",
+                f"median {statistics.median(figures['loader_seconds']):.2f} s vs "
+                f"{statistics.median(figures['floor_seconds']):.2f} s; min ratio "
+                f"{figures['ratio_min']:.2f}x",
+            )
+    build = results.get("build")
+    if build:
+        by_type = build.get("by_type", {})
+        executed = ", ".join(
+            f"{t} {v['nodes']} nodes {v['execute_seconds']:.1f} s"
+            for t, v in sorted(by_type.items())
+        )
+        row(
+            f"dbt build duckdb (scale {reference:g}), wall",
+            f"{build['wall_seconds']:.2f} s",
+            f"import {build['import_seconds']:.1f} + parse {build['parse_seconds']:.1f} + build "
+            f"{build['build_seconds']:.1f} s",
+        )
+        row(
+            "  build: some node in its execute step",
+            f"{build['busy_seconds']:.2f} s",
+            f"summed per node: {executed}",
+        )
+        row(
+            "  build: dbt's own per-node work",
+            f"{build['overhead_seconds']:.2f} s",
+            "no node in its execute step",
+        )
+        if fit := results.get("scale", {}).get("build_fit"):
+            row(
+                "  build time fit over scales: fixed",
+                f"{fit['fixed_seconds']:.2f} s",
+                f"+ {fit['seconds_per_scale_unit']:.2f} s per scale unit; fixed share at "
+                f"scale {reference:g}: {fit.get('fixed_share_at_reference') or 0:.0%}; "
+                f"smallest scale's build / this one: {fit.get('smallest_scale_share') or 0:.0%}",
+            )
+    for label, figures in results.get("end_to_end", {}).items():
+        printed = figures.get("printed", {})
+        row(
+            f"olist-run end to end, {label} (scale {reference:g})",
+            f"{figures['wall_seconds']:.2f} s",
+            ("" if figures["ok"] else "FAILED ")
+            + ", ".join(f"{k} {v}" for k, v in printed.items())
+            + f"; {mb(figures)}",
+        )
+    scale = results.get("scale", {})
+    for key, figures in scale.get("by_scale", {}).items():
+        for phase in ("generate", "load", "build"):
+            if phase in figures:
+                phase_figures = figures[phase]
+                cached = " (cached timing)" if phase_figures.get("cached") else ""
+                row(
+                    f"scale {key}: {phase}",
+                    f"{phase_figures['seconds']:.2f} s",
+                    mb(phase_figures) + cached,
+                )
+    for key, ratios in scale.items():
+        if key.startswith("time_ratio_"):
+            text = ", ".join(
+                f"{p} {ratios[p]:.2f}" for p in ("generate", "load", "build") if p in ratios
+            )
+            row(key.replace("_", " "), f"x{ratios['scale_factor']:g} data", text)
+    if "loader_peak_rss_growth" in scale:
+        row("loader peak RSS, largest / reference scale", f"{scale['loader_peak_rss_growth']:.2f}x")
+    loop = results.get("iteration", {})
+    if "noop_reload" in loop:
+        row(
+            "no-op reload (olist-load, all skipped)",
+            f"{loop['noop_reload']['wall_seconds']:.2f} s",
+            mb(loop["noop_reload"]),
+        )
+    if "one_model_cli" in loop:
+        split = loop["one_model_split"]
+        row(
+            f"{loop['one_model_cli']['command']} after edit",
+            f"{loop['one_model_cli']['wall_seconds']:.2f} s",
+            f"in process: import {split['import_seconds']:.1f} + parse "
+            f"{split['parse_seconds']:.2f} "
+            f"+ build {split['build_seconds']:.2f} s (executing {split['busy_seconds']:.2f} s)",
+        )
+    inc = results.get("incremental")
+    if inc:
+        if "ratio" in inc:
+            row(
+                "daily increment / full refresh",
+                f"{inc['ratio']:.3f}",
+                f"{inc['increment_seconds']:.1f} s vs {inc['full_refresh_seconds']:.1f} s",
+            )
+        else:
+            row("daily increment / full refresh", "n/a", "see JSON: output kept")
+    lines.append("-" * 110)
+    for goal in results.get("goals", []):
+        status = "met" if goal["met"] else "MISSED"
+        row(f"goal: {goal['goal']}", f"{goal['value']:.2f}", f"limit {goal['limit']:g}: {status}")
+    return "\n".join(lines)
+
+
+def machine_line(results: Json) -> str:
+    machine = results.get("machine", {})
+    parts = [
+        f"{machine.get('cores', '?')} cores ({machine.get('cpu') or 'unknown CPU'})",
+        f"{machine.get('memory') or '?'} RAM",
+        machine.get("os") or "",
+        f"Python {machine.get('python')}" if machine.get("python") else "",
+    ]
+    for package in ("dbt-core", "dbt-duckdb", "dbt-postgres", "duckdb", "psycopg2-binary"):
+        if machine.get(package):
+            parts.append(f"{package} {machine[package]}")
+    if machine.get("postgres"):
+        parts.append(machine["postgres"])
+    start = machine.get("load_average_at_start")
+    end = machine.get("load_average_at_end")
+    text = ", ".join(part for part in parts if part)
+    if start:
+        text += f"; load average {start[0]:g} at the start"
+        if end:
+            text += f", {end[0]:g} at the end"
+    return text
+
+
+def block(results: Json) -> str:
+    """The generated part of docs/benchmarks.md: which run, on what, the goals, the table."""
+    for key in ("started_at", "settings"):
+        if key not in results:
+            raise RenderError(f"the benchmark JSON has no {key!r}: not written by run_all.py")
+    minutes, seconds = divmod(round(results.get("seconds", 0)), 60)
+    lines = [
+        f"Run started {results['started_at']}: `{results['settings'].get('command', 'make bench')}`"
+        f", {minutes} min {seconds} s in all.",
+        "",
+        f"Machine: {machine_line(results)}.",
+        "",
+    ]
+    if results.get("goals"):
+        lines += ["| goal | value | limit | status |", "|---|---:|---:|---|"]
+        for goal in results["goals"]:
+            status = "met" if goal["met"] else "**missed**"
+            lines.append(f"| {goal['goal']} | {goal['value']:.2f} | {goal['limit']:g} | {status} |")
+        lines.append("")
+    for part, error in sorted(results.get("errors", {}).items()):
+        lines.append(f"Part `{part}` failed: {error}")
+        lines.append("")
+    lines += ["```text", table(results), "```"]
+    return "\n".join(lines)
+
+
+def replace_block(page: str, content: str) -> str:
+    """The page with the text between BEGIN and END replaced; the rest kept byte for byte."""
+    if page.count(BEGIN) != 1 or page.count(END) != 1:
+        raise RenderError(
+            f"expected the markers {BEGIN!r} and {END!r} once each in the page, found "
+            f"{page.count(BEGIN)} and {page.count(END)}"
+        )
+    head, rest = page.split(BEGIN)
+    _, tail = rest.split(END)
+    if END in head:
+        raise RenderError(f"the marker {END!r} comes before {BEGIN!r}")
+    return f"{head}{BEGIN}\n{content}\n{END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("json", nargs="?", type=Path, default=DEFAULT_JSON)
+    parser.add_argument("--page", type=Path, default=DEFAULT_PAGE)
+    args = parser.parse_args(argv)
+    try:
+        results = json.loads(args.json.read_text(encoding="utf-8"))
+        page = args.page.read_text(encoding="utf-8")
+        args.page.write_text(replace_block(page, block(results)), encoding="utf-8")
+    except (OSError, json.JSONDecodeError, RenderError, KeyError) as exc:
+        detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+        print(f"render: {args.json} -> {args.page}: {detail}", file=sys.stderr)
+        return 1
+    print(f"wrote the figures of {args.json} into {args.page}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -200,9 +200,9 @@ def replace_block(page: str, content: str) -> str:
             f"{page.count(BEGIN)} and {page.count(END)}"
         )
     head, rest = page.split(BEGIN)
-    _, tail = rest.split(END)
     if END in head:
         raise RenderError(f"the marker {END!r} comes before {BEGIN!r}")
+    _, tail = rest.split(END)
     return f"{head}{BEGIN}\n{content}\n{END}{tail}"
 
 

@@ -121,3 +121,15 @@ def test_interval_union_and_fit() -> None:
     assert intercept == pytest.approx(2.0)
     assert slope == pytest.approx(10.0)
     assert linear_fit([(1.0, 5.0)]) is None
+
+
+def test_the_page_block_renders_from_the_real_json(bench_run: dict[str, Any]) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import render
+
+    results = bench_run["results"]
+    block = render.block(results)
+    # The same table run_all.py printed, inside the block that make bench writes to the page.
+    assert render.table(results) in bench_run["stdout"]
+    assert render.table(results) in block
+    assert results["started_at"] in block

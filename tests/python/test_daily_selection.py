@@ -240,6 +240,7 @@ def walked_selection(
 
 
 TABLE_SETS = (
+    [],
     ["orders"],
     ["customers"],
     ["products"],

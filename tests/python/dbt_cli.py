@@ -25,6 +25,7 @@ DBT = Path(sys.executable).with_name("dbt")
 # What a copy of the dbt project needs; everything else (venv, target, data, Python) stays.
 PROJECT_ENTRIES = (
     "dbt_project.yml",
+    "selectors.yml",
     ".dbtignore",
     "models",
     "macros",

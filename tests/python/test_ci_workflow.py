@@ -59,6 +59,16 @@ def test_workflow_has_the_expected_jobs() -> None:
     assert "state:modified+" in slim and "--defer" in slim and "--state" in slim
 
 
+def test_pull_requests_get_the_data_diff_as_a_comment() -> None:
+    slim = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))["jobs"]["slim-ci"]
+    runs = "\n".join(step.get("run", "") for step in slim["steps"])
+    assert "make diff BASELINE=prod-artifacts" in runs
+    post = next(s for s in slim["steps"] if str(s.get("uses", "")).startswith("actions/github-s"))
+    assert "target/diff/report.md" in post["with"]["script"]
+    assert "updateComment" in post["with"]["script"], "one comment per PR, updated on each push"
+    assert slim["permissions"]["pull-requests"] == "write"
+
+
 def test_workflow_passes_actionlint(actionlint: Path) -> None:
     returncode, findings = _lint(actionlint, WORKFLOW)
     assert findings == [], "\n".join(

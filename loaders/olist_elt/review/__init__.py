@@ -1,0 +1,1 @@
+"""Reviewing a change before it merges: what a model change does to the data (diff.py)."""

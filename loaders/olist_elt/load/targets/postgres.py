@@ -88,6 +88,11 @@ class PostgresTarget(Target):
         # Literals are rendered with doubled quotes only: backslashes must not be escapes.
         with connection.cursor() as cursor:
             cursor.execute("set standard_conforming_strings = on")
+            # A login user member of the loader role acts as that role (the profile's `role`,
+            # as dbt-postgres does), so the raw tables it creates are the role's, not the
+            # user's, and the role's default privileges apply to them (docs/roles.md).
+            if role := settings.get("role"):
+                cursor.execute(f"set role {ident(str(role))}")
         return connection
 
     _locked = False

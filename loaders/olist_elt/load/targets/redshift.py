@@ -7,7 +7,10 @@ made of several parts is loaded by one COPY through a manifest, written next to
 the data under ``_manifests/<load id>/``; its ``_source_file`` is the manifest's URI.
 
 Atomicity: load into ``<table>__loading``, then drop the old table and rename the
-new one, all in one transaction with the audit row. No dbt view reads a raw table
+new one, all in one transaction with the audit row. The new table is a new object: the
+privileges granted on the old one (``svv_relation_privileges``: to roles, groups, users
+or public) are granted on it before the swap, so readers keep their access whoever
+granted it (the bootstrap's default privileges cover only the roles of docs/roles.md). No dbt view reads a raw table
 (staging models are tables), so nothing pins it; a view of one's own on a raw table
 must be late-binding (``with no schema binding``).
 
@@ -224,6 +227,8 @@ class RedshiftTarget(Target):
                 ) from exc
             counted = self.execute("select pg_last_copy_count()")
             if job.ingest_date is None:
+                for grant in self.carried_grants(job.table):
+                    self.execute(grant)
                 self.execute(f"drop table if exists {relation}")
                 self.execute(f"alter table {staging} rename to {ident(job.table)}")
             else:
@@ -239,6 +244,33 @@ class RedshiftTarget(Target):
             self.rollback()
             raise
         return loaded
+
+    def grants_sql(self, table: str) -> str:
+        # The loader's own privileges are the owner's, which the new table has anyway.
+        return (
+            "select privilege_type, identity_type, identity_name\n"
+            "from svv_relation_privileges\n"
+            f"where namespace_name = {self.lit(self.schema)} "
+            f"and relation_name = {self.lit(table)}\n"
+            "    and not (identity_type = 'user' and identity_name = current_user)\n"
+            "order by identity_type, identity_name, privilege_type"
+        )
+
+    def carried_grants(self, table: str) -> list[str]:
+        """GRANT statements giving ``<table>__loading`` the privileges ``<table>`` has."""
+        rows = self.execute(self.grants_sql(table)) or []
+        staging = self.relation(table + STAGING_SUFFIX)
+        grants = []
+        for privilege, identity_type, name in rows:
+            kind = str(identity_type).lower()
+            if kind == "public":
+                grantee = "public"
+            elif kind in ("role", "group"):
+                grantee = f"{kind} {ident(str(name))}"
+            else:
+                grantee = ident(str(name))
+            grants.append(f"grant {str(privilege).lower()} on {staging} to {grantee}")
+        return grants
 
     def load_errors(self) -> str:
         """The rows STL_LOAD_ERRORS holds for the last COPY of this session, as text."""

@@ -6,6 +6,7 @@ create role olist_transformer;
 create role olist_reporter;
 grant role olist_loader to olist_loader_user;
 grant role olist_transformer to olist_dbt_user;
+grant role olist_reporter to olist_reporter_user;
 create schema if not exists raw_olist authorization olist_loader_user;
 alter schema raw_olist owner to olist_loader_user;
 grant usage, create on schema raw_olist to role olist_loader;

@@ -431,6 +431,7 @@ class RedshiftUsers:
 
     loader: str = "olist_loader_user"
     transformer: str = "olist_dbt_user"
+    reporter: str = "olist_reporter_user"
 
 
 def redshift_statements(
@@ -456,6 +457,7 @@ def redshift_statements(
     statements += [
         f"grant role {ident(roles.loader)} to {ident(users.loader)}",
         f"grant role {ident(roles.transformer)} to {ident(users.transformer)}",
+        f"grant role {ident(roles.reporter)} to {ident(users.reporter)}",
     ]
     for schema, owner in target.owners.items():
         user = user_of[owner]
@@ -531,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     sql = commands.add_parser("redshift-sql", help="print the Redshift statements")
     sql.add_argument("--loader-user", default=RedshiftUsers.loader)
     sql.add_argument("--transformer-user", default=RedshiftUsers.transformer)
+    sql.add_argument("--reporter-user", default=RedshiftUsers.reporter)
     for sub in (apply, sql):
         sub.add_argument(
             "--raw-schema", default=os.environ.get("OLIST_RAW_SCHEMA", DEFAULT_RAW_SCHEMA)
@@ -542,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
         roles = Roles.from_env()
         layout = Layout(raw=args.raw_schema, analytics=args.analytics_schema)
         if args.command == "redshift-sql":
-            users = RedshiftUsers(args.loader_user, args.transformer_user)
+            users = RedshiftUsers(args.loader_user, args.transformer_user, args.reporter_user)
             sys.stdout.write(redshift_script(redshift_statements(roles, layout, users)))
             return 0
         connection = _connect(args.profiles_dir, args.target)

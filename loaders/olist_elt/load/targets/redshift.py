@@ -10,9 +10,9 @@ Atomicity: load into ``<table>__loading``, then drop the old table and rename th
 new one, all in one transaction with the audit row. The new table is a new object: the
 privileges granted on the old one (``svv_relation_privileges``: to roles, groups, users
 or public) are granted on it before the swap, so readers keep their access whoever
-granted it (the bootstrap's default privileges cover only the roles of docs/roles.md). No dbt view reads a raw table
-(staging models are tables), so nothing pins it; a view of one's own on a raw table
-must be late-binding (``with no schema binding``).
+granted it (the bootstrap's default privileges cover only the roles of docs/roles.md).
+No dbt view reads a raw table (staging models are tables), so nothing pins it; a view
+of one's own on a raw table must be late-binding (``with no schema binding``).
 
 A daily drop (``job.ingest_date``) is COPYed into ``<table>__loading`` the same way, then
 ``delete from <table> where _ingest_date = <day>`` and ``insert into <table> select ... from

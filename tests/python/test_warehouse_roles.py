@@ -17,6 +17,7 @@ current output.
 from __future__ import annotations
 
 import csv
+import json
 import re
 import shutil
 import uuid
@@ -214,6 +215,16 @@ def test_bootstrap_is_idempotent(warehouse: Warehouse) -> None:
     # After a full build too: the relations dbt and the loader made are as planned.
     again = warehouse.bootstrap()
     assert again.statements == [] and again.revoked == [], again
+
+
+def test_dbt_grants_the_reporter_every_mart_and_nothing_else(warehouse: Warehouse) -> None:
+    """The grants dbt applies itself (the default privileges are a second line)."""
+    manifest = json.loads((warehouse.work / "target" / "manifest.json").read_text())
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    marts = {n["name"]: n["config"]["grants"] for n in models if n["schema"] == LAYOUT.marts}
+    assert marts and all(g == {"select": [warehouse.roles.reporter]} for g in marts.values())
+    others = {n["name"]: n["config"]["grants"] for n in models if n["schema"] != LAYOUT.marts}
+    assert others and not any(others.values()), others
 
 
 def test_every_relation_has_the_planned_privileges_after_the_build(warehouse: Warehouse) -> None:

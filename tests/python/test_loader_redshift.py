@@ -13,6 +13,7 @@ from loader_files import rows_for, to_csv, write_profiles
 from olist_elt.load.loader import LoadReport, load
 from olist_elt.load.targets.redshift import RedshiftTarget
 from olist_elt.spec import by_table
+from redshift_compile import parse_redshift
 from s3_server import S3Server
 
 ROLE = "arn:aws:iam::123456789012:role/olist-copy"
@@ -123,12 +124,49 @@ def test_copy_into_new_table_then_swap_in_one_transaction(
         "create table raw_olist.orders__loading",
         "copy raw_olist.orders__loading",
         "select pg_last_copy_count()",
+        "select privilege_type, identity_type, identity_name",
         "drop table if exists raw_olist.orders",
         "alter table raw_olist.orders__loading rename to orders",
         "insert into raw_olist._load_runs",
         "commit",
     ]
     assert "'loaded'" in sql[-2]
+
+
+def test_swap_grants_the_old_tables_privileges_to_the_new_one(
+    bucket: str, profiles: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Drop-and-rename makes a new table: what was granted on the old one is carried over."""
+    granted = [
+        ("SELECT", "role", "olist_transformer"),
+        ("SELECT", "group", "auditors"),
+        ("SELECT", "user", "Dana"),
+        ("SELECT", "public", "public"),
+    ]
+    base = cluster(copy_count=3)
+
+    def respond(sql: str) -> list[tuple[Any, ...]] | None:
+        if "from svv_relation_privileges" in sql:
+            assert "namespace_name = 'raw_olist' and relation_name = 'orders'" in sql, sql
+            return granted
+        return base(sql)
+
+    report, connection = run(bucket, profiles, respond, monkeypatch)
+    assert report.ok, report.tables[0].error
+    sql = connection.executed
+    grants = [s for s in sql if s.startswith("grant ")]
+    assert grants == [
+        "grant select on raw_olist.orders__loading to role olist_transformer",
+        "grant select on raw_olist.orders__loading to group auditors",
+        'grant select on raw_olist.orders__loading to "Dana"',
+        "grant select on raw_olist.orders__loading to public",
+    ]
+    # Granted inside the load's transaction, before the old table (and its grants) goes.
+    drop = sql.index("drop table if exists raw_olist.orders")
+    assert sql.index("begin") < min(sql.index(g) for g in grants)
+    assert max(sql.index(g) for g in grants) < drop
+    for statement in [*grants, next(s for s in sql if "svv_relation_privileges" in s)]:
+        parse_redshift(statement)
 
 
 def test_copy_failure_reports_stl_load_errors_and_keeps_the_old_table(

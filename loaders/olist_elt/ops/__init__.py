@@ -1,2 +1,2 @@
-"""Operating the pipeline: failure alerts (``alerts``) and the archive of dbt run results
-that analysts can query (``run_history``)."""
+"""Operating the pipeline: failure alerts (``alerts``), the archive of dbt run results
+that analysts can query (``run_history``) and the warehouse roles (``roles``)."""

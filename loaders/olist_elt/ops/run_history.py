@@ -170,7 +170,15 @@ def load(
     columns = ", ".join(name for name, _ in COLUMNS)
     try:
         warehouse.connect()
-        warehouse.execute(f"create schema if not exists {ident(schema)}")
+        # Only when missing: PostgreSQL refuses `create schema if not exists` to a role
+        # without CREATE on the database even when the schema exists (docs/roles.md: the
+        # transformer owns `ops` but may not create schemas).
+        exists = warehouse.execute(
+            "select count(*) from information_schema.schemata "
+            f"where schema_name = {warehouse.lit(schema)}"
+        )
+        if not exists or not exists[0][0]:
+            warehouse.execute(f"create schema if not exists {ident(schema)}")
         warehouse.execute(
             f"create table if not exists {relation} ("
             + ", ".join(f"{name} {kind}" for name, kind in COLUMNS)

@@ -30,7 +30,7 @@ import zlib
 from typing import Any
 
 from olist_elt.errors import LoadError, TargetError
-from olist_elt.load import faults
+from olist_elt.load import audit, faults
 from olist_elt.load.sql import ident
 from olist_elt.load.targets.base import (
     AuditRowFor,
@@ -88,6 +88,11 @@ class PostgresTarget(Target):
         # Literals are rendered with doubled quotes only: backslashes must not be escapes.
         with connection.cursor() as cursor:
             cursor.execute("set standard_conforming_strings = on")
+            # A login user member of the loader role acts as that role (the profile's `role`,
+            # as dbt-postgres does), so the raw tables it creates are the role's, not the
+            # user's, and the role's default privileges apply to them (docs/roles.md).
+            if role := settings.get("role"):
+                cursor.execute(f"set role {ident(str(role))}")
         return connection
 
     _locked = False
@@ -138,6 +143,20 @@ class PostgresTarget(Target):
             f"({who} holds the loader's advisory lock){waited}; try again when it has "
             "finished (--lock-wait SECONDS waits for it); nothing was loaded"
         )
+
+    def prepare(self) -> None:
+        # PostgreSQL checks `create schema if not exists` against the database's CREATE
+        # privilege before it looks for the schema: a loader role that owns the raw schema
+        # but may not create schemas (docs/roles.md) would be refused. Ask first.
+        if not self.dry_run:
+            rows = self._bookkeeping(
+                f"select to_regnamespace({self.lit(ident(self.schema))}) is not null"
+            )
+            if rows and rows[0][0]:
+                self.execute(audit.create_table_sql(self.schema))
+                self.upgrade_audit_table()
+                return
+        super().prepare()
 
     def _run(self, sql: str) -> list[tuple[Any, ...]] | None:
         with self._connection.cursor() as cursor:

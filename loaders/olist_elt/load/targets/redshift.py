@@ -7,9 +7,12 @@ made of several parts is loaded by one COPY through a manifest, written next to
 the data under ``_manifests/<load id>/``; its ``_source_file`` is the manifest's URI.
 
 Atomicity: load into ``<table>__loading``, then drop the old table and rename the
-new one, all in one transaction with the audit row. No dbt view reads a raw table
-(staging models are tables), so nothing pins it; a view of one's own on a raw table
-must be late-binding (``with no schema binding``).
+new one, all in one transaction with the audit row. The new table is a new object: the
+privileges granted on the old one (``svv_relation_privileges``: to roles, groups, users
+or public) are granted on it before the swap, so readers keep their access whoever
+granted it (the bootstrap's default privileges cover only the roles of docs/roles.md).
+No dbt view reads a raw table (staging models are tables), so nothing pins it; a view
+of one's own on a raw table must be late-binding (``with no schema binding``).
 
 A daily drop (``job.ingest_date``) is COPYed into ``<table>__loading`` the same way, then
 ``delete from <table> where _ingest_date = <day>`` and ``insert into <table> select ... from
@@ -48,6 +51,11 @@ STAGING_SUFFIX = "__loading"
 # Redshift's widest varchar; raw columns are text whatever their content.
 TEXT = "varchar(65535)"
 MAX_REPORTED_ERRORS = 5
+# Table privileges svv_relation_privileges reports, all of which GRANT ... ON TABLE takes.
+GRANTABLE = frozenset(
+    {"select", "insert", "update", "delete", "drop", "references", "alter", "truncate", "rule",
+     "trigger"}
+)  # fmt: skip
 
 
 class RedshiftTarget(Target):
@@ -224,6 +232,8 @@ class RedshiftTarget(Target):
                 ) from exc
             counted = self.execute("select pg_last_copy_count()")
             if job.ingest_date is None:
+                for grant in self.carried_grants(job.table):
+                    self.execute(grant)
                 self.execute(f"drop table if exists {relation}")
                 self.execute(f"alter table {staging} rename to {ident(job.table)}")
             else:
@@ -239,6 +249,39 @@ class RedshiftTarget(Target):
             self.rollback()
             raise
         return loaded
+
+    def grants_sql(self, table: str) -> str:
+        # The loader's own privileges are the owner's, which the new table has anyway.
+        return (
+            "select privilege_type, identity_type, identity_name\n"
+            "from svv_relation_privileges\n"
+            f"where namespace_name = {self.lit(self.schema)} "
+            f"and relation_name = {self.lit(table)}\n"
+            "    and not (identity_type = 'user' and identity_name = current_user)\n"
+            "order by identity_type, identity_name, privilege_type"
+        )
+
+    def carried_grants(self, table: str) -> list[str]:
+        """GRANT statements giving ``<table>__loading`` the privileges ``<table>`` has."""
+        rows = self.execute(self.grants_sql(table)) or []
+        staging = self.relation(table + STAGING_SUFFIX)
+        grants = []
+        for privilege, identity_type, name in rows:
+            if str(privilege).lower() not in GRANTABLE:
+                raise TargetError(
+                    f"{self.relation(table)}: svv_relation_privileges lists privilege "
+                    f"{privilege!r}, expected one of {', '.join(sorted(GRANTABLE))}; "
+                    "nothing was replaced"
+                )
+            kind = str(identity_type).lower()
+            if kind == "public":
+                grantee = "public"
+            elif kind in ("role", "group"):
+                grantee = f"{kind} {ident(str(name))}"
+            else:
+                grantee = ident(str(name))
+            grants.append(f"grant {str(privilege).lower()} on {staging} to {grantee}")
+        return grants
 
     def load_errors(self) -> str:
         """The rows STL_LOAD_ERRORS holds for the last COPY of this session, as text."""

@@ -68,7 +68,15 @@ log = logging.getLogger("bench")
 
 PARTS = ("load", "real", "postgres", "scale", "build", "e2e", "iteration", "incremental")
 EDITED_MODEL = "stg_olist__sellers"
-PROJECT_ITEMS = ("dbt_project.yml", "selectors.yml", "models", "macros", "tests", "snapshots", "seeds")
+PROJECT_ITEMS = (
+    "dbt_project.yml",
+    "selectors.yml",
+    "models",
+    "macros",
+    "tests",
+    "snapshots",
+    "seeds",
+)
 GOAL_LOAD_RATIO = 1.5
 GOAL_E2E_SECONDS = 30.0
 GOAL_ITERATION_SECONDS = 3.0

@@ -31,10 +31,12 @@ pytestmark = pytest.mark.faults
 
 LOADER = Path(__file__).resolve().parents[2] / "loaders" / "olist_elt"
 SQL_MODULES = [
-    LOADER / "audit.py",
-    LOADER / "load.py",
-    LOADER / "drop_load.py",
-    *sorted((LOADER / "targets").glob("*.py")),
+    LOADER / "load" / "audit.py",
+    LOADER / "load" / "loader.py",
+    LOADER / "daily" / "drop_load.py",
+    *sorted((LOADER / "load" / "targets").glob("*.py")),
+    LOADER / "ops" / "roles.py",
+    LOADER / "review" / "diff.py",
 ]
 STATEMENT = re.compile(
     r"^\s*(select|insert|create|alter|copy|delete|update|drop|truncate|analyze|set|"

@@ -14,6 +14,8 @@ import pytest
 from dbt_cli import write_profiles
 from olist_elt.daily.run import DbtSession, daily_selection
 
+pytestmark = pytest.mark.slow
+
 ORDER_TABLES = ["orders", "customers", "order_items", "order_payments", "order_reviews"]
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -93,36 +92,53 @@ def _heavy_program(args: Any) -> str | None:
     return None
 
 
-@pytest.fixture(autouse=True)
-def _fast_tier_guard(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
-    if not request.config.getoption("fast"):
-        yield
-        return
-    test = request.node.nodeid
+class _Guard:
+    """Refuses heavy programs for the whole --fast session, fixtures of any scope included."""
 
-    def refuse(program: str) -> None:
+    def __init__(self) -> None:
+        self.current = "a fixture or collection"
+
+    def refuse(self, program: str) -> None:
         pytest.fail(
-            f"{test} starts {program} but is in the fast tier: mark it @pytest.mark.slow",
+            f"{self.current} starts {program} but is in the fast tier: mark it @pytest.mark.slow",
             pytrace=False,
         )
 
-    original_init = subprocess.Popen.__init__
+    def install(self) -> None:
+        original_init = subprocess.Popen.__init__
+        guard = self
 
-    def guarded_init(self: subprocess.Popen[Any], args: Any, *rest: Any, **kwargs: Any) -> None:
-        program = _heavy_program(args)
-        if program:
-            refuse(program)
-        original_init(self, args, *rest, **kwargs)
+        def guarded_init(self: subprocess.Popen[Any], args: Any, *rest: Any, **kwargs: Any) -> None:
+            program = _heavy_program(args)
+            if program:
+                guard.refuse(program)
+            original_init(self, args, *rest, **kwargs)
 
-    monkeypatch.setattr(subprocess.Popen, "__init__", guarded_init)
-    # dbt run in-process (dbtRunner) when the test module has imported it.
-    dbt_main = sys.modules.get("dbt.cli.main")
-    if dbt_main is not None:
+        subprocess.Popen.__init__ = guarded_init  # type: ignore[method-assign]
+        # dbt in-process (dbtRunner); imported here so that a lazy import inside a fixture or
+        # a loader function gets the guarded class too.
+        from dbt.cli.main import dbtRunner
 
         def guarded_invoke(self: Any, *args: Any, **kwargs: Any) -> Any:
-            refuse("dbt (dbtRunner)")
+            guard.refuse("dbt (dbtRunner)")
 
-        monkeypatch.setattr(dbt_main.dbtRunner, "invoke", guarded_invoke)
-    yield
+        dbtRunner.invoke = guarded_invoke  # type: ignore[method-assign]
+
+
+_GUARD = _Guard()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("fast"):
+        _GUARD.install()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    # Setup included: a module- or session-scoped fixture is set up inside the first test
+    # that needs it, so the failure names that test.
+    _GUARD.current = item.nodeid
+    try:
+        return (yield)
+    finally:
+        _GUARD.current = "a fixture or collection"

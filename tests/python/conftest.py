@@ -10,7 +10,9 @@ from real_set import SHARED_OLIST, link_real_set
 
 # Server fixtures (pg_server, pg_database, pg_env; s3_server, s3_env): see those modules.
 # fault_harness: warehouses on both engines and the fault suites' closing figures.
-pytest_plugins = ["pg_server", "s3_server", "dbt_fixtures", "fault_harness"]
+# browser: one headless Chromium (Selenium) for tests that open pages.
+# tiers: the fast tier (`pytest --fast`, `make check`) and the rules that keep it fast.
+pytest_plugins = ["pg_server", "s3_server", "dbt_fixtures", "fault_harness", "browser", "tiers"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

@@ -23,6 +23,8 @@ from olist_elt.daily.run import DbtSession, daily_selection
 from olist_elt.errors import ConfigError
 from olist_elt.spec import OLIST_FILES
 
+pytestmark = pytest.mark.slow
+
 ORDER_TABLES = ["orders", "customers", "order_items", "order_payments", "order_reviews"]
 
 

@@ -3,8 +3,8 @@ lineage of fct_order_items reaches the raw Olist sources and the exposures downs
 
 The site is generated on the session's DuckDB build of the real files (dbt_fixtures),
 served from its target folder by a local http.server thread and opened in headless
-Chromium (installed by .ci/install-chromium.sh when missing). A screenshot of the lineage
-graph is kept in test-output/docs_lineage_fct_order_items.png.
+Chromium (the `browser` fixture of browser.py). A screenshot of the lineage graph is kept
+in test-output/docs_lineage_fct_order_items.png.
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ from typing import Any
 
 import pytest
 
+from browser import Browser
 from dbt_cli import PROJECT_ROOT, load_json, run_dbt, write_profiles
-from headless_chromium import Chromium, find_or_install_chromium
 from model_quality import catalog_offences, report
 
 pytestmark = pytest.mark.slow
 
 MART = "model.olist_elt.fct_order_items"
-SCREENSHOT = PROJECT_ROOT / "test-output" / "docs_lineage_fct_order_items.png"
+SCREENSHOT = "docs_lineage_fct_order_items"
 # Resource types the docs lineage graph draws (tests and macros are not drawn).
 GRAPH_PREFIXES = ("model.", "source.", "seed.", "snapshot.", "exposure.")
 APP = "angular.element(document.body).injector()"
@@ -86,12 +86,6 @@ def served_docs(docs_site: DocsSite) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Chromium]:
-    with Chromium(find_or_install_chromium()) as chromium:
-        yield chromium
-
-
 def _walk(graph: dict[str, list[str]], start: str) -> set[str]:
     seen, queue = {start}, deque([start])
     while queue:
@@ -106,17 +100,16 @@ def _drawn(ids: set[str]) -> set[str]:
     return {uid for uid in ids if uid.startswith(GRAPH_PREFIXES)}
 
 
-def _open(browser: Chromium, url: str) -> None:
-    """Load url afresh (a hash-only change would keep the previous page's state)."""
-    browser.navigate("about:blank")
-    browser.navigate(url)
+def _open(browser: Browser, url: str) -> None:
+    """Load url afresh and wait for the app to have read the manifest and catalog."""
+    browser.open(url)
     browser.wait_for(f"typeof angular !== 'undefined' && !!{APP}", timeout=30)
     browser.wait_for(
         f"new Promise(done => {APP}.get('project').ready(() => done(true)))", timeout=30
     )
 
 
-def _drawn_lineage(browser: Chromium, selector: str, timeout: float = 30) -> set[str]:
+def _drawn_lineage(browser: Browser, selector: str, timeout: float = 30) -> set[str]:
     """unique_ids of the nodes the lineage graph draws once `selector` is applied.
 
     The app draws the whole graph first and then narrows it to the selection, so wait
@@ -141,7 +134,7 @@ def _drawn_lineage(browser: Chromium, selector: str, timeout: float = 30) -> set
     raise AssertionError(f"the lineage graph for {selector} did not settle in {timeout:g} s")
 
 
-def test_site_lists_every_model(docs_site: DocsSite, served_docs: str, browser: Chromium) -> None:
+def test_site_lists_every_model(docs_site: DocsSite, served_docs: str, browser: Browser) -> None:
     _open(browser, f"{served_docs}/#!/model/{MART}")
     models = {
         uid for uid, node in docs_site.manifest["nodes"].items() if node["resource_type"] == "model"
@@ -168,7 +161,7 @@ def test_site_lists_every_model(docs_site: DocsSite, served_docs: str, browser: 
 
 
 def test_lineage_of_fct_order_items_reaches_sources_and_exposures(
-    docs_site: DocsSite, served_docs: str, browser: Chromium
+    docs_site: DocsSite, served_docs: str, browser: Browser
 ) -> None:
     manifest = docs_site.manifest
     ancestors = _walk(manifest["parent_map"], MART)
@@ -180,7 +173,6 @@ def test_lineage_of_fct_order_items_reaches_sources_and_exposures(
 
     _open(browser, f"{served_docs}/#!/model/{MART}?g_v=1&g_i=%2Bfct_order_items%2B")
     drawn = _drawn_lineage(browser, "+fct_order_items+")
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     browser.screenshot(SCREENSHOT)
 
     assert raw_sources <= drawn, f"sources not in the lineage: {sorted(raw_sources - drawn)}"

@@ -17,6 +17,8 @@ import pytest
 from dbt.artifacts.schemas.results import TestStatus
 from dbt.cli.main import dbtRunner
 
+pytestmark = pytest.mark.slow
+
 FIXTURE_PROJECT = Path(__file__).parent / "fixtures" / "generic_tests_project"
 GENERIC_TESTS_DIR = Path(__file__).resolve().parents[1] / "generic"
 

@@ -217,6 +217,8 @@ def test_every_path_lint_and_dbt_read_is_in_git() -> None:
     assert not missing, f"read by make lint or dbt but not tracked by git: {missing}"
 
 
+# `make lint` (and so `make check`) runs the same sqlfluff over the project: slow tier only.
+@pytest.mark.slow
 def test_project_sql_lints_clean() -> None:
     result = _sqlfluff("lint", *SQL_PATHS, "--format", "json")
     assert result.returncode in (0, 1), f"sqlfluff failed:\n{result.stderr[-3000:]}"

@@ -159,6 +159,7 @@ def test_five_days_then_one_again_changes_nothing(
     assert (days[2], "loaded", 2 * files_on_day3) in audit
 
 
+@pytest.mark.slow
 def test_late_drop_is_appended_and_staging_keeps_the_latest_day(
     replayed: Replayed, warehouse: DuckDBWarehouse, tmp_path: Path
 ) -> None:

@@ -150,6 +150,7 @@ def project_manifest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
     return load_json(Path(target) / "manifest.json")
 
 
+@pytest.mark.slow
 def test_project_passes_the_quality_gate(project_manifest: dict[str, Any]) -> None:
     models = [n for n in project_manifest["nodes"].values() if n["resource_type"] == "model"]
     assert models, "the manifest has no models"

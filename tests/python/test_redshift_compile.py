@@ -201,6 +201,8 @@ def _unparsable(tree: object, path: str = "") -> list[str]:
     return found
 
 
+# The whole project through sqlfluff: as long as `make lint`, so not in the fast tier.
+@pytest.mark.slow
 def test_sqlfluff_parses_model_sources_as_redshift() -> None:
     """The model files themselves, through the project's .sqlfluff (jinja templater).
 

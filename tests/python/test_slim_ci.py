@@ -17,6 +17,8 @@ import pytest
 
 from dbt_cli import copy_project, load_json, run_dbt, write_profiles
 
+pytestmark = pytest.mark.slow
+
 CHANGED_MODEL = "model.olist_elt.stg_olist__orders"
 CHANGED_FILE = Path("models/staging/olist/stg_olist__orders.sql")
 

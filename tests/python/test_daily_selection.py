@@ -1,4 +1,4 @@
-"""What olist-daily builds and tests after a drop: daily_selection on the project's manifest.
+"""What olist daily builds and tests after a drop: daily_selection on the project's manifest.
 
 The project is parsed once (DuckDB profile, nothing is run); `missing` stands in for the
 warehouse's catalogue, so each case says which relations exist.
@@ -13,6 +13,7 @@ import pytest
 
 from dbt_cli import write_profiles
 from olist_elt.daily.run import DbtSession, daily_selection
+from olist_elt.settings import Settings
 
 ORDER_TABLES = ["orders", "customers", "order_items", "order_payments", "order_reviews"]
 
@@ -22,7 +23,7 @@ def manifest(tmp_path_factory: pytest.TempPathFactory) -> Any:
     work = tmp_path_factory.mktemp("daily_selection")
     profiles = write_profiles(work / "profiles", work / "unused.duckdb")
     session = DbtSession(
-        profiles_dir=str(profiles),
+        Settings.resolve({"profiles_dir": str(profiles)}),
         target_path=str(work / "target"),
         log_path=str(work / "logs"),
     )

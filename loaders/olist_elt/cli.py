@@ -660,7 +660,8 @@ def _dispatch(argv: Sequence[str]) -> int:
         if extra:
             # Name the subcommand (history's actions too) whose options these are not.
             owner = commands.get(f"{sub.prog} {getattr(args, 'action', '')}", (sub,))[0]
-            owner.error(f"unrecognized option {extra[0]}")
+            kind = "option" if extra[0].startswith("-") else "argument"
+            owner.error(f"unrecognized {kind} {extra[0]}")
         return function(sub, args)
     except UsageError as exc:
         print(exc, file=sys.stderr)

@@ -145,6 +145,25 @@ def test_olist_daily_wrapper_alerts_when_a_day_fails(
     assert "FAILED" in output
 
 
+def test_olist_daily_alert_covers_a_wrong_option(
+    s3_env: S3Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`olist daily --alert`: a day written wrong is alerted too, with the one-line error."""
+    from olist_elt.cli import main
+
+    topic_arn, sqs, queue_url = subscribed_queue(s3_env)
+    argv = ["daily", "--alert", "--alert-topic", topic_arn, "--run-url", "https://ci/7"]
+    status = main([*argv, "--drops", "data/drops", "--date", "2018-8-25"])
+
+    assert status == 2
+    error = "olist daily: error: --date: not a date: '2018-8-25' (expected YYYY-MM-DD)"
+    assert capsys.readouterr().err == error + "\n"
+    [envelope] = received(sqs, queue_url)
+    assert envelope["Subject"] == "olist-elt FAILED: olist-daily.olist-daily options (2018-8-25)"
+    assert error in envelope["Message"]
+    assert "log: https://ci/7" in envelope["Message"]
+
+
 def test_slack_webhook_receives_the_alert(monkeypatch: pytest.MonkeyPatch) -> None:
     """An incoming-webhook stand-in on 127.0.0.1 gets the subject, the link and the failure."""
     import http.server

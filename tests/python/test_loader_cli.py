@@ -60,9 +60,7 @@ def test_configuration_errors_exit_2(
 def test_console_script_runs(setup: tuple[Path, Path], tmp_path: Path) -> None:
     source, profiles = setup
     script = Path(sys.executable).parent / "olist"
-    command = (
-        [str(script), "load"] if script.exists() else [sys.executable, "-m", "olist_elt", "load"]
-    )
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "olist_elt"]
     done = subprocess.run(
         [*command, "load", str(source), "--profiles-dir", str(profiles), "--tables", "sellers"],
         capture_output=True, text=True, check=False, cwd=tmp_path,

@@ -71,7 +71,8 @@ def assert_built_from_other_schema(query: Query, default_orders: int) -> None:
 
 def duckdb_query(database: Path) -> Query:
     def query(sql: str) -> list[tuple[Any, ...]]:
-        with duckdb.connect(str(database), read_only=True) as connection:
+        # read-write: dbt-duckdb keeps the file open in this process with that configuration
+        with duckdb.connect(str(database)) as connection:
             return connection.execute(sql).fetchall()
 
     return query

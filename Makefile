@@ -75,7 +75,7 @@ lock: $(PIP_TOOLS_VENV)/.installed
 	$(PIP_COMPILE) $(LOCK_ARGS) -o $(AIRFLOW_LOCK) orchestration/requirements-airflow.in
 
 run: install
-	$(BIN)/olist-run --target $(TARGET) --scale $(SCALE) --seed $(SEED) $(if $(OLIST_SOURCE),--source $(OLIST_SOURCE))
+	$(BIN)/olist run --target $(TARGET) --scale $(SCALE) --seed $(SEED) $(if $(OLIST_SOURCE),--source $(OLIST_SOURCE))
 
 test: install airflow-install
 	$(BIN)/python -m pytest
@@ -106,7 +106,7 @@ check-pytest: install
 check-build: install
 	@work=$$(mktemp -d) && trap 'rm -rf "$$work"' EXIT && \
 	OLIST_DUCKDB_PATH="$$work/olist.duckdb" DBT_TARGET_PATH="$$work/target" DBT_LOG_PATH="$$work/logs" \
-		$(BIN)/olist-run --target duckdb --scale $(CHECK_SCALE) --seed $(SEED)
+		$(BIN)/olist run --target duckdb --scale $(CHECK_SCALE) --seed $(SEED)
 
 fix: install
 	$(BIN)/ruff check --fix $(PY_PATHS)
@@ -124,13 +124,13 @@ actionlint: $(ACTIONLINT)
 # A throwaway PostgreSQL on 127.0.0.1 for the postgres target (state in .pg/). Prints the
 # OLIST_PG_* exports on stdout: eval "$$(make -s pg-up)" && make run TARGET=postgres
 pg-up: install
-	@$(BIN)/python -m olist_elt.dev.postgres up --state-dir .pg
+	@$(BIN)/olist pg up --state-dir .pg
 
 pg-env:
-	@$(BIN)/python -m olist_elt.dev.postgres env --state-dir .pg
+	@$(BIN)/olist pg env --state-dir .pg
 
 pg-down:
-	$(BIN)/python -m olist_elt.dev.postgres down --state-dir .pg
+	$(BIN)/olist pg down --state-dir .pg
 
 # Compile every model, test and snapshot for Redshift with no cluster (see the script).
 redshift-check: install
@@ -179,7 +179,7 @@ clean:
 # --- Running in production (docs/production.md) ----------------------------------------------
 # Airflow and dbt have conflicting dependencies: Airflow gets a venv of its own, from a pinned
 # list, plus this project's package without its dependencies (the DAG imports only the alert
-# and run-history helpers; it runs dbt and olist-load from $(VENV)).
+# and run-history helpers; it runs dbt and `olist` from $(VENV)).
 AIRFLOW_VENV ?= .venv-airflow
 AIRFLOW_BIN := $(AIRFLOW_VENV)/bin
 DATE ?=
@@ -204,11 +204,11 @@ airflow-manifest: install
 # the build's run_results.json archived under $(RUN_HISTORY)/ and loaded into ops.dbt_run_results.
 daily: install
 	@test -n "$(DATE)" || { echo "usage: make daily DATE=YYYY-MM-DD [DROPS=folder|s3://bucket/prefix/]"; exit 2; }
-	$(BIN)/python -m olist_elt.ops.alerts $(if $(ALERT_TOPIC_ARN),--topic-arn $(ALERT_TOPIC_ARN)) -- \
+	$(BIN)/olist daily --alert $(if $(ALERT_TOPIC_ARN),--alert-topic $(ALERT_TOPIC_ARN)) \
 		--drops $(DROPS) --date $(DATE) --target $(TARGET) --write-artifacts; \
 	status=$$?; \
 	if [ -f target/run_results.json ]; then \
-		$(BIN)/python -m olist_elt.ops.run_history archive target/run_results.json \
+		$(BIN)/olist history archive target/run_results.json \
 			--history-dir $(RUN_HISTORY) --day $(DATE) --run-label $(DATE) --load --target $(TARGET); \
 	fi; \
 	$(BIN)/dbt source freshness --target $(TARGET) || status=1; \

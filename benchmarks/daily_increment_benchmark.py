@@ -4,13 +4,13 @@
     .venv/bin/python benchmarks/daily_increment_benchmark.py --engine postgres
 
 Data: the generated set (scale 1 = the real row counts), replayed into daily drops
-(olist-replay); both are cached under data/. Two warehouses: DuckDB files in a temporary
+(olist replay); both are cached under data/. Two warehouses: DuckDB files in a temporary
 folder, or two databases of a throwaway PostgreSQL server (olist_elt.dev.postgres):
 
 - full refresh: the nine files loaded whole (olist_elt.load.loader) into an empty database, then
   `dbt build --full-refresh` of the whole project (models, snapshot, data and unit tests).
 - increment: a database holding every drop before --day, built once (not timed); then
-  olist-daily for --day: load the one drop, then one `dbt build` of the snapshot, the
+  olist daily for --day: load the one drop, then one `dbt build` of the snapshot, the
   incremental facts and every table downstream of the raw tables the drop touched, with
   their data tests.
 
@@ -42,6 +42,7 @@ from olist_elt.daily.run import DailyStep, DbtSession, run_daily
 from olist_elt.dev import postgres as devserver
 from olist_elt.load.loader import load
 from olist_elt.pipeline import PROJECT_ROOT, generated_source
+from olist_elt.settings import Settings
 
 DROPS_ROOT = PROJECT_ROOT / "data" / "drops"
 CPU_OF = {"duckdb": "this process and DuckDB's threads", "postgres": "this process and the server"}
@@ -181,8 +182,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def session(target: str) -> DbtSession:
             return DbtSession(
-                profiles_dir=str(profiles),
-                target=target,
+                Settings.resolve({"profiles_dir": str(profiles), "target": target}),
                 target_path=str(work / f"target-{target}"),
                 log_path=str(work / "logs"),
             )
@@ -219,13 +219,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{built.summary.seconds:.2f} s ({sum(built.nodes_by_type.values())} nodes)"
         )
 
-        # The increment: one drop, olist-daily end to end.
+        # The increment: one drop, olist daily end to end.
         warehouse.settle()
         daily_dbt = session("daily")
         clock, cpu = time.perf_counter(), cpu_seconds()
-        run = run_daily(
-            str(root), [args.day], target="daily", profiles_dir=str(profiles), session=daily_dbt
-        )
+        run = run_daily(str(root), [args.day], session=daily_dbt)
         increment_seconds, increment_cpu = time.perf_counter() - clock, cpu_seconds() - cpu
         describe(f"increment {args.day}", run.steps[0], daily_dbt.parse_seconds, increment_seconds)
 
@@ -235,8 +233,6 @@ def main(argv: list[str] | None = None) -> int:
         bare = run_daily(
             str(root),
             [following],
-            target="daily",
-            profiles_dir=str(profiles),
             session=daily_dbt,
             tests="none",
         )

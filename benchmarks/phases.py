@@ -4,7 +4,7 @@
 
 run_all.py starts this script for every measurement: a fresh process per phase makes
 ``getrusage`` peaks (RUSAGE_SELF for this process, RUSAGE_CHILDREN for what it starts,
-such as psql or olist-run) belong to that phase alone. The result file holds the phase's
+such as psql or olist run) belong to that phase alone. The result file holds the phase's
 own figures, ``seconds`` (timed inside, interpreter start excluded) and both peaks in MB.
 """
 
@@ -27,7 +27,7 @@ Args = dict[str, Any]
 
 
 def generate_phase(args: Args) -> Args:
-    """The generator into a folder, with the marker olist-run looks for (same format)."""
+    """The generator into a folder, with the marker olist run looks for (same format)."""
     from olist_elt.generate.dataset import generate
 
     folder = Path(args["out"])
@@ -149,13 +149,13 @@ def union_seconds(intervals: list[tuple[float, float]]) -> float:
 
 
 def command_phase(args: Args) -> Args:
-    """A command line as a user types it (olist-run, olist-load, dbt); output kept."""
+    """A command line as a user types it (olist run, olist load, dbt); output kept."""
     env = {**os.environ, **args.get("env", {})}
     done = subprocess.run(
         args["argv"], env=env, cwd=args.get("cwd"), capture_output=True, text=True, check=False
     )
     output = done.stdout + done.stderr
-    # Head and tail: olist-run prints the generation first and its summary last.
+    # Head and tail: olist run prints the generation first and its summary last.
     kept = output if len(output) <= 9000 else output[:3000] + "\n[...]\n" + output[-6000:]
     return {"returncode": done.returncode, "output": kept}
 

@@ -85,7 +85,7 @@ def table(results: Json) -> str:
     for label, figures in results.get("end_to_end", {}).items():
         printed = figures.get("printed", {})
         row(
-            f"olist-run end to end, {label} (scale {reference:g})",
+            f"olist run end to end, {label} (scale {reference:g})",
             f"{figures['wall_seconds']:.2f} s",
             ("" if figures["ok"] else "FAILED ")
             + ", ".join(f"{k} {v}" for k, v in printed.items())
@@ -113,7 +113,7 @@ def table(results: Json) -> str:
     loop = results.get("iteration", {})
     if "noop_reload" in loop:
         row(
-            "no-op reload (olist-load, all skipped)",
+            "no-op reload (olist load, all skipped)",
             f"{loop['noop_reload']['wall_seconds']:.2f} s",
             mb(loop["noop_reload"]),
         )

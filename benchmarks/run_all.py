@@ -12,14 +12,14 @@ memory is its own; the reference scale is --reference-scale, 1 by default):
   import, parse (no partial-parse state) and build; per resource type the summed node
   execution, and the build time during which no node was executing SQL (dbt's own work).
   With several scales, the build time's intercept at scale 0 estimates the fixed cost.
-- end to end: `olist-run` (what `make run` calls after its install step) at the
+- end to end: `olist run` (what `make run` calls after its install step) at the
   reference scale, once with an empty data cache (generation included) and once with
   the generated files cached; fresh warehouse and dbt target folder each time.
 - scale: per scale, generate (cached per scale and seed under data/generated, the
   folder `make run` uses; the timing is stored next to the files), load into a fresh
   DuckDB file, fresh dbt build; time and peak memory; time ratio of the largest scale to
   the reference one, and the loader's peak memory across scales.
-- iteration: a no-op reload (`olist-load` of unchanged files: every table skipped), and
+- iteration: a no-op reload (`olist load` of unchanged files: every table skipped), and
   a one-model `dbt build --select` after editing a staging model (in a copy of the
   project, partial parsing warm), as the CLI and split into parse and build.
 - incremental: benchmarks/daily_increment_benchmark.py's main(), its printed figures.
@@ -328,7 +328,7 @@ def scale_series(runner: Runner, sources: dict[float, Path], parts: set[str]) ->
 
 
 def end_to_end(runner: Runner, scale: float, seed: int, data_dir: Path) -> Json:
-    """olist-run as `make run` calls it: an empty data cache, then a cached one."""
+    """olist run as `make run` calls it: an empty data cache, then a cached one."""
     result: Json = {}
     cold_cache = runner.scratch / "e2e-generated"
     for label, cache in (("cold", cold_cache), ("cached_data", data_dir)):
@@ -341,7 +341,8 @@ def end_to_end(runner: Runner, scale: float, seed: int, data_dir: Path) -> Json:
             "OLIST_GENERATED_DIR": str(cache),
         }
         argv = [
-            str(Path(sys.executable).parent / "olist-run"),
+            str(Path(sys.executable).parent / "olist"),
+            "run",
             "--target",
             "duckdb",
             "--scale",
@@ -353,7 +354,7 @@ def end_to_end(runner: Runner, scale: float, seed: int, data_dir: Path) -> Json:
         figures = phase.as_json()
         figures["ok"] = phase.result["returncode"] == 0
         figures["printed"] = parse_olist_run(phase.result["output"])
-        figures["command"] = " ".join(["olist-run", *argv[1:]])
+        figures["command"] = " ".join(["olist", *argv[1:]])
         if not figures["ok"]:
             figures["output"] = phase.result["output"][-2000:]
         result[label] = figures
@@ -397,12 +398,12 @@ def iteration(runner: Runner, source: Path, database: str) -> Json:
     result: Json = {}
     noop = runner.run(
         "command",
-        {"argv": [str(bin_dir / "olist-load"), str(source), "--target", "duckdb"]},
+        {"argv": [str(bin_dir / "olist"), "load", str(source), "--target", "duckdb"]},
         environ,
     )
     result["noop_reload"] = {
         **noop.as_json(),
-        "command": f"olist-load {source} --target duckdb",
+        "command": f"olist load {source} --target duckdb",
         "ok": noop.result["returncode"] == 0,
         "skipped_all": "9 skipped" in noop.result["output"],
     }
@@ -548,7 +549,7 @@ def goals(results: Json, reference: float) -> list[Json]:
     for label in ("cold", "cached_data"):
         if label in results.get("end_to_end", {}):
             add(
-                f"olist-run end to end ({label}), s",
+                f"olist run end to end ({label}), s",
                 results["end_to_end"][label]["wall_seconds"],
                 GOAL_E2E_SECONDS,
             )
@@ -740,7 +741,7 @@ def main(argv: list[str] | None = None) -> int:
                 if "build" in scale_rows.get(reference, {}):
                     results["build"] = scale_rows[reference]["build"]
             if "e2e" in parts:
-                step("olist-run end to end")
+                step("olist run end to end")
                 attempt(
                     "end_to_end", lambda: end_to_end(runner, reference, args.seed, args.data_dir)
                 )

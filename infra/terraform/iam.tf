@@ -8,7 +8,7 @@ locals {
   }
 }
 
-# The loader (olist-load, olist-daily, the Airflow workers): read the drops, write COPY manifests.
+# The loader (olist load, olist daily, the Airflow workers): read the drops, write COPY manifests.
 data "aws_iam_policy_document" "loader_trust" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -37,7 +37,7 @@ resource "aws_iam_role_policy" "loader_manifests" {
   policy = templatefile("${local.iam_dir}/loader-manifests-policy.json", local.iam_placeholders)
 }
 
-# Alerts from the loader role (olist-daily without Airflow publishes them itself).
+# Alerts from the loader role (olist daily --alert without Airflow publishes them itself).
 resource "aws_iam_role_policy" "loader_alerts" {
   name = "publish-alerts"
   role = aws_iam_role.loader.id

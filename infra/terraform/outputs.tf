@@ -4,7 +4,7 @@ output "bucket" {
 }
 
 output "drops_uri" {
-  description = "OLIST_DROPS_URI of the DAG and olist-daily."
+  description = "OLIST_DROPS_URI of the DAG and olist daily."
   value       = "s3://${aws_s3_bucket.landing.id}/${var.drops_prefix}/"
 }
 
@@ -14,7 +14,7 @@ output "loader_role_arn" {
 }
 
 output "redshift_copy_role_arn" {
-  description = "olist-load --iam-role-arn (COPY ... iam_role)."
+  description = "olist load --iam-role-arn (COPY ... iam_role)."
   value       = aws_iam_role.redshift_copy.arn
 }
 

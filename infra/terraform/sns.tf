@@ -1,5 +1,5 @@
 # Failure alerts of the daily workflow (OLIST_ALERT_TOPIC_ARN): Airflow's callbacks and
-# olist-daily publish here; subscribe e-mail, chat or an SQS queue.
+# olist daily --alert publish here; subscribe e-mail, chat or an SQS queue.
 resource "aws_sns_topic" "alerts" {
   name              = "${var.name_prefix}-alerts"
   kms_master_key_id = "alias/aws/sns"

@@ -1,4 +1,4 @@
-"""`olist-run`: the main job. Generate (or take) the nine files, load them, dbt build.
+"""`olist run`: the main job. Generate (or take) the nine files, load them, dbt build.
 
 This is what `make run` calls. It prints what it did: rows per table, what dbt
 built and tested, where the warehouse is, and what to try next.
@@ -6,7 +6,6 @@ built and tested, where the warehouse is, and what to try next.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import subprocess
@@ -19,11 +18,11 @@ from typing import Any
 
 from olist_elt.generate.dataset import generate
 from olist_elt.load.loader import LoadReport, load
-from olist_elt.spec import DEFAULT_RAW_SCHEMA
+from olist_elt.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger("olist_elt.pipeline")
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["PROJECT_ROOT", "BuildSummary", "dbt_build", "run"]
 # OLIST_GENERATED_DIR moves the cache (benchmarks time a first run with an empty one).
 GENERATED_ROOT = Path(os.environ.get("OLIST_GENERATED_DIR") or PROJECT_ROOT / "data" / "generated")
 
@@ -91,20 +90,17 @@ def file_log_args() -> list[str]:
     return [] if os.environ.get("DBT_LOG_LEVEL_FILE") else ["--log-level-file", "info"]
 
 
-def dbt_build(target: str | None, extra_args: list[str] | None = None) -> BuildSummary:
+def dbt_build(settings: Settings, extra_args: list[str] | None = None) -> BuildSummary:
     """Run `dbt build` in-process and count what it did."""
     from dbt.cli.main import dbtRunner
 
-    args = ["build", "--project-dir", str(PROJECT_ROOT), *file_log_args()]
-    if target:
-        args += ["--target", target]
-    args += extra_args or []
+    args = ["build", *settings.dbt_args(), *file_log_args(), *(extra_args or [])]
     started = time.perf_counter()
     result = dbtRunner().invoke(args)
     return BuildSummary.from_result(result, time.perf_counter() - started)
 
 
-def start_parse(target: str | None) -> subprocess.Popen[bytes] | None:
+def start_parse(settings: Settings) -> subprocess.Popen[bytes] | None:
     """Parse the project in another process while the files are generated and loaded.
 
     A first run has no partial-parse state, and a full parse (with dbt's import) takes
@@ -112,13 +108,12 @@ def start_parse(target: str | None) -> subprocess.Popen[bytes] | None:
     idle. The parse writes target/partial_parse.msgpack, which the build then reuses: it
     only checks that nothing changed. With that state already there, nothing is started.
     """
-    target_dir = Path(os.environ.get("DBT_TARGET_PATH") or PROJECT_ROOT / "target")
+    target_dir = Path(os.environ.get("DBT_TARGET_PATH") or settings.project_dir / "target")
     if (target_dir / "partial_parse.msgpack").exists():
         return None
+    # The same --vars as the build: other vars would make the build parse everything again.
     command = [sys.executable, "-c", "from dbt.cli.main import cli; cli()", "parse"]
-    command += ["--project-dir", str(PROJECT_ROOT), "--quiet"]
-    if target:
-        command += ["--target", target]
+    command += [*settings.dbt_args(), "--quiet"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -159,26 +154,20 @@ def print_build(summary: BuildSummary) -> None:
         print(f"  FAILED {failure}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="olist-run", description=__doc__)
-    parser.add_argument("--target", default=None, help="profile output (default: the profile's)")
-    parser.add_argument(
-        "--source",
-        default=os.environ.get("OLIST_SOURCE") or None,
-        help="folder or s3://bucket/prefix/ with the nine CSVs (default: generate them)",
-    )
-    parser.add_argument("--scale", type=float, default=1.0, help="generator scale (1 = real size)")
-    parser.add_argument("--seed", type=int, default=42, help="generator seed")
-    parser.add_argument("--schema", default=os.environ.get("OLIST_RAW_SCHEMA", DEFAULT_RAW_SCHEMA))
-    parser.add_argument("--force", action="store_true", help="reload tables even if unchanged")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-
+def run(
+    settings: Settings,
+    *,
+    source: str | None = None,
+    scale: float = 1.0,
+    seed: int = 42,
+    force: bool = False,
+) -> int:
+    """Load ``source`` (default: generated files at ``scale``), then `dbt build`; exit status."""
     started = time.perf_counter()
-    parse = start_parse(args.target)
+    parse = start_parse(settings)
     try:
-        source = args.source or str(generated_source(args.scale, args.seed))
-        report = load(source=source, target=args.target, schema=args.schema, force=args.force)
+        source = source or str(generated_source(scale, seed))
+        report = load(source=source, force=force, **settings.load_options())
     except BaseException:
         finish_parse(parse, wanted=False)
         raise
@@ -191,12 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     # A full load replaces raw tables, so rows may have gone: incremental models cannot see
     # a deletion, so they are rebuilt whole whenever a table was reloaded.
     reloaded = any(table.status == "loaded" for table in report.tables)
-    summary = dbt_build(args.target, ["--full-refresh"] if reloaded else None)
+    summary = dbt_build(settings, ["--full-refresh"] if reloaded else None)
     print_build(summary)
     print(f"\ntotal {time.perf_counter() - started:.1f} s")
     if not summary.ok:
         return 1
-    print_next_steps(args.target)
+    print_next_steps(settings.target)
     return 0
 
 
@@ -213,7 +202,3 @@ def print_next_steps(target: str | None) -> None:
     print("  make dev SELECT=fct_order_items build and test one model and its children")
     print("  make docs                       lineage and docs on http://127.0.0.1:8080")
     print("  make run                        again: unchanged tables are not reloaded")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -188,11 +188,11 @@ OLIST_FILES: tuple[OlistFile, ...] = (
 )
 
 # Columns the loader adds to every raw table, after the file's own columns. _ingest_date is
-# the day of the daily drop a row came from (olist-load --drops), null for a full load.
+# the day of the daily drop a row came from (olist load --drops), null for a full load.
 LINEAGE_COLUMNS: tuple[str, ...] = ("_source_file", "_loaded_at", "_load_id", "_ingest_date")
 
 # A daily drop is the folder (or S3 prefix) <root>/ingest_date=YYYY-MM-DD/ holding the files
-# of the rows created or changed that day (olist-replay writes them, olist-load --drops reads).
+# of the rows created or changed that day (olist replay writes them, olist load --drops reads).
 DROP_FOLDER_PREFIX = "ingest_date="
 
 DEFAULT_RAW_SCHEMA = "raw_olist"

@@ -7,7 +7,7 @@ dbt_build is an astronomer-cosmos task group: one task per model, seed and snaps
 
 A run for logical date D handles the drop `ingest_date=D/` of OLIST_DROPS_URI. It runs in
 Airflow's own virtualenv (.venv-airflow: Airflow's and dbt's dependency sets conflict) and
-calls the project's executables in OLIST_VENV_BIN (olist-load, dbt, python): nothing of dbt is
+calls the project's executables in OLIST_VENV_BIN (olist, dbt): nothing of dbt is
 imported here. Every step can run again for any day and changes nothing the second time:
 the loader skips a file its audit table already holds, dbt's incremental models recompute the
 keys loaded after their watermark, the rest is rebuilt whole.
@@ -137,7 +137,8 @@ with DAG(
     load_drop = BashOperator(
         task_id="load_drop",
         bash_command=_project_cmd(
-            "olist-load",
+            "olist",
+            "load",
             f"--drops {DROPS_URI}",
             f"--date {DROP_DATE}",
             f"--target {TARGET}",
@@ -190,8 +191,8 @@ with DAG(
     archive_run_results = BashOperator(
         task_id="archive_run_results",
         bash_command=_project_cmd(
-            "python",
-            "-m olist_elt.ops.run_history load",
+            "olist",
+            "history load",
             RUN_DIR,
             f"--run-label {DROP_DATE}",
             f"--target {TARGET}",

@@ -23,6 +23,7 @@ from dbt_cli import PROJECT_ROOT, run_dbt
 from olist_elt.generate.dataset import generate
 from olist_elt.load.loader import LoadReport, load
 from olist_elt.pipeline import BuildSummary, dbt_build
+from olist_elt.settings import Settings
 from olist_elt.spec import DEFAULT_RAW_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -102,5 +103,7 @@ def generated_duckdb_build(tmp_path_factory: pytest.TempPathFactory) -> Generate
         patch.delenv("OLIST_TARGET", raising=False)
         patch.delenv("OLIST_RAW_SCHEMA", raising=False)
         report = load(str(data_dir), target="duckdb", profiles_dir=str(profiles_dir))
-        build = dbt_build("duckdb", ["--target-path", str(work / "target")])
+        build = dbt_build(
+            Settings.resolve({"target": "duckdb"}), ["--target-path", str(work / "target")]
+        )
     return GeneratedBuild(database, data_dir, rows, report, build)

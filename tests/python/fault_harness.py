@@ -119,8 +119,8 @@ class Warehouse:
         timeout: float = 60,
         **options: Any,
     ) -> subprocess.CompletedProcess[str]:
-        """``olist-load`` in a child process (so that it can be killed, or run as another user)."""
-        command = [sys.executable, "-m", "olist_elt.load.cli", *args]
+        """``olist load`` in a child process (so that it can be killed, or run as another user)."""
+        command = [sys.executable, "-m", "olist_elt", "load", *args]
         command += ["--profiles-dir", str(self.profiles), "--target", self.engine]
         return subprocess.run(
             command,

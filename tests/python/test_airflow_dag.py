@@ -225,7 +225,7 @@ def test_dag_parses_with_expected_tasks_dependencies_retries_and_timeouts(
         assert task["retry_delay"] and task["retry_delay"] >= 60, task_id
         assert task["execution_timeout"] and task["execution_timeout"] <= 3600, task_id
     # The project venv's executables, never Airflow's.
-    assert str(PROJECT_BIN / "olist-load") in tasks["load_drop"]["bash_command"]
+    assert f"{PROJECT_BIN / 'olist'} load " in tasks["load_drop"]["bash_command"]
     assert "--date {{ ds }}" in tasks["load_drop"]["bash_command"]
 
 

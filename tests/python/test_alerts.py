@@ -1,7 +1,7 @@
 """Failure alerts reach an SNS topic: an SQS queue subscribed to it receives them (moto).
 
 The Airflow callback is called with a task context shaped like Airflow's (the DAG's own
-run, in test_airflow_dag.py, checks it from a real failed task); olist-daily is run through
+run, in test_airflow_dag.py, checks it from a real failed task); olist daily is run through
 the wrapper with a drop that cannot load, and once with a good drop (no alert).
 """
 
@@ -124,7 +124,7 @@ def test_olist_daily_wrapper_alerts_when_a_day_fails(
     generate(source, scale=0.01, seed=42)
     replay(source, drops, date_to="2016-10-17")  # type: ignore[arg-type]
     days = sorted(p.name.split("=", 1)[1] for p in drops.iterdir())
-    # Every file of the day unreadable: nothing loads, so olist-daily fails before dbt.
+    # Every file of the day unreadable: nothing loads, so olist daily fails before dbt.
     for path in (drops / f"ingest_date={days[-1]}").iterdir():
         path.write_text("order_id,wrong_header\n1,2\n")
 
@@ -141,8 +141,27 @@ def test_olist_daily_wrapper_alerts_when_a_day_fails(
     body = envelope["Message"]
     assert "log: https://ci.example/job/42" in body
     assert "header" in body.lower(), body
-    # The wrapper still shows olist-daily's own output.
+    # The wrapper still shows the daily run's own output.
     assert "FAILED" in output
+
+
+def test_olist_daily_alert_covers_a_wrong_option(
+    s3_env: S3Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`olist daily --alert`: a day written wrong is alerted too, with the one-line error."""
+    from olist_elt.cli import main
+
+    topic_arn, sqs, queue_url = subscribed_queue(s3_env)
+    argv = ["daily", "--alert", "--alert-topic", topic_arn, "--run-url", "https://ci/7"]
+    status = main([*argv, "--drops", "data/drops", "--date", "2018-8-25"])
+
+    assert status == 2
+    error = "olist daily: error: --date: not a date: '2018-8-25' (expected YYYY-MM-DD)"
+    assert capsys.readouterr().err == error + "\n"
+    [envelope] = received(sqs, queue_url)
+    assert envelope["Subject"] == "olist-elt FAILED: olist-daily.olist-daily options (2018-8-25)"
+    assert error in envelope["Message"]
+    assert "log: https://ci/7" in envelope["Message"]
 
 
 def test_slack_webhook_receives_the_alert(monkeypatch: pytest.MonkeyPatch) -> None:

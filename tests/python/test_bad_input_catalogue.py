@@ -304,7 +304,7 @@ def test_duplicate_primary_keys_are_loaded_and_reported(
     assert "unique stg_olist__orders" in orders.warning or "staging tests" in orders.warning
     assert sum(wh.rows("orders").values()) == 7  # loaded as it is
     # The CLI shows it under the table's line.
-    from olist_elt.load.cli import format_result
+    from olist_elt.load.output import format_result
 
     assert format_result(orders).splitlines()[1].strip().startswith("warning: ")
     fault_summary.count("duplicate primary keys: loaded as is, reported", 1)

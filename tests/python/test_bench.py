@@ -102,7 +102,7 @@ def test_goals_are_judged_from_the_figures(bench_run: dict[str, Any]) -> None:
 def test_generated_files_are_cached_with_their_timing(bench_run: dict[str, Any]) -> None:
     for scale in SCALES:
         folder = bench_run["data"] / f"scale={scale}-seed=42"
-        assert (folder / ".complete").exists(), f"{folder}: olist-run's marker missing"
+        assert (folder / ".complete").exists(), f"{folder}: olist run's marker missing"
         record = json.loads((folder / ".bench-generate.json").read_text())
         assert (
             record["seconds"]

@@ -1,4 +1,4 @@
-"""What olist-daily builds and tests after a drop: daily_selection on the project's manifest.
+"""What olist daily builds and tests after a drop: daily_selection on the project's manifest.
 
 The project is parsed once (DuckDB profile, nothing is run); `missing` stands in for the
 warehouse's catalogue, so each case says which relations exist. daily_selection selects
@@ -23,6 +23,8 @@ from olist_elt.daily.run import DbtSession, daily_selection
 from olist_elt.errors import ConfigError
 from olist_elt.spec import OLIST_FILES
 
+from olist_elt.settings import Settings
+
 pytestmark = pytest.mark.slow
 
 ORDER_TABLES = ["orders", "customers", "order_items", "order_payments", "order_reviews"]
@@ -33,7 +35,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> DbtSession:
     work = tmp_path_factory.mktemp("daily_selection")
     profiles = write_profiles(work / "profiles", work / "unused.duckdb")
     return DbtSession(
-        profiles_dir=str(profiles),
+        Settings.resolve({"profiles_dir": str(profiles)}),
         target_path=str(work / "target"),
         log_path=str(work / "logs"),
     )

@@ -1,6 +1,6 @@
 """SIGKILL the loader at 21 points of a load, on DuckDB and on PostgreSQL.
 
-The loader runs as a child process (``python -m olist_elt.load.cli``) reading from S3 (the
+The loader runs as a child process (``python -m olist_elt load``) reading from S3 (the
 moto server), with ``OLIST_FAULT_KILL_AT=<checkpoint>:<n>`` set: it kills itself the n-th
 time it reaches that checkpoint (olist_elt/load/faults.py), which covers the download, the
 COPY, the moments between tables, the swap, the audit row and the run's end.

@@ -27,7 +27,7 @@ PAUSE_SECONDS = 3
 
 def _start_paused(wh: Warehouse, source: Path) -> subprocess.Popen[str]:
     """A loader that stops for a while before its fourth table, holding the target."""
-    command = [sys.executable, "-m", "olist_elt.load.cli", str(source), "--force"]
+    command = [sys.executable, "-m", "olist_elt", "load", str(source), "--force"]
     command += ["--profiles-dir", str(wh.profiles), "--target", wh.engine]
     child = subprocess.Popen(
         command,
@@ -55,7 +55,7 @@ def _load_id(out: str) -> str:
 def _second_while_first_loads(
     wh: Warehouse, sources: tuple[Path, Path], *options: str
 ) -> tuple[subprocess.CompletedProcess[str], str, int]:
-    """olist-load of the second source while a first one, paused, holds the target.
+    """olist load of the second source while a first one, paused, holds the target.
 
     Returns the second run, the first's output and the first's process id.
     """

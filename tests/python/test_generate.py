@@ -18,8 +18,9 @@ from typing import Any
 import duckdb
 import pytest
 
+from olist_elt.cli import main
 from olist_elt.generate.common import Sizes
-from olist_elt.generate.dataset import generate, main
+from olist_elt.generate.dataset import generate
 from olist_elt.spec import OLIST_FILES, OlistFile, by_table
 
 SCALE = 0.01
@@ -190,12 +191,14 @@ def test_other_compression_replaces_the_previous_copy(tmp_path: Path) -> None:
 
 
 def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--scale", "0.005", "--seed", "7", "--out", str(tmp_path), "--gzip"]) == 0
+    assert (
+        main(["generate", "--scale", "0.005", "--seed", "7", "--out", str(tmp_path), "--gzip"]) == 0
+    )
     printed = capsys.readouterr().out
     for olist_file in OLIST_FILES:
         assert (tmp_path / f"{olist_file.file_name}.gz").is_file()
         assert olist_file.file_name in printed
-    assert main(["--scale", "0", "--out", str(tmp_path)]) == 2
+    assert main(["generate", "--scale", "0", "--out", str(tmp_path)]) == 2
     with pytest.raises(ValueError, match="scale must be > 0"):
         generate(tmp_path, scale=-1)
 

@@ -1,7 +1,7 @@
 """Daily runs give what a full refresh gives, row for row, and the true address history.
 
-Generated data (scale 0.01) is replayed into daily drops (olist-replay) and fed to a
-temporary DuckDB file with olist-daily (run_daily), as a warehouse would receive it:
+Generated data (scale 0.01) is replayed into daily drops (olist replay) and fed to a
+temporary DuckDB file with olist daily (run_daily), as a warehouse would receive it:
 
 1. every drop before the window in one step, the first build (the tables are created);
 2. WINDOW consecutive drops, one daily run each (load, then the incremental build and the
@@ -36,9 +36,11 @@ import duckdb
 import psycopg2
 import pytest
 
+from olist_elt.cli import main
 from olist_elt.daily.replay import replay
-from olist_elt.daily.run import DailyRun, DbtSession, main, run_daily
+from olist_elt.daily.run import DailyRun, DbtSession, run_daily
 from olist_elt.generate.dataset import generate
+from olist_elt.settings import Settings
 from olist_elt.spec import by_table
 
 log = logging.getLogger(__name__)
@@ -123,8 +125,7 @@ class DailyWarehouse:
 
     def session(self, target: str) -> DbtSession:
         return DbtSession(
-            profiles_dir=str(self.profiles),
-            target=target,
+            Settings.resolve({"profiles_dir": str(self.profiles), "target": target}),
             target_path=str(self.work / f"target-{target}"),
             log_path=str(self.work / "logs"),
         )
@@ -162,8 +163,6 @@ def daily(replayed: Replay, tmp_path_factory: pytest.TempPathFactory) -> DailyWa
         clock = time.perf_counter()
         run = run_daily(
             str(replayed.root),
-            target="incremental",
-            profiles_dir=str(profiles),
             session=session,
             keep_going=True,
             **{"tests": "none", **options},
@@ -277,12 +276,13 @@ def test_incremental_tables_keep_their_comments(daily: DailyWarehouse) -> None:
 def test_command_line_rerun_changes_nothing(
     daily: DailyWarehouse, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`olist-daily --pending` with every drop loaded: a catch-up build, the same tables."""
+    """`olist daily --pending` with every drop loaded: a catch-up build, the same tables."""
     monkeypatch.setenv("DBT_TARGET_PATH", str(daily.work / "target-incremental"))
     monkeypatch.setenv("DBT_LOG_PATH", str(daily.work / "logs"))
     before = daily.query("select * from analytics_marts.fct_orders order by order_id")
     code = main(
         [
+            "daily",
             "--drops",
             str(daily.replayed.root),
             "--pending",
@@ -486,19 +486,18 @@ def test_incremental_equals_full_refresh_on_postgres(
     window = window_of(replayed.days)
     # the first drop (reference tables: geolocation, translation...) and ten days
     history, days = [replayed.days[0], *window[:10]], window[10:15]
-    lookback = "{incremental_lookback_days: 0}"
+    lookback = {"incremental_lookback_days": 0}
 
     def session(target: str) -> DbtSession:
         return DbtSession(
-            profiles_dir=str(profiles),
-            target=target,
+            Settings.resolve({"profiles_dir": str(profiles), "target": target}),
             target_path=str(tmp_path / f"target-{target}"),
             log_path=str(tmp_path / "logs"),
             dbt_vars=lookback,
         )
 
     incremental = session("incremental")
-    common = {"target": "incremental", "profiles_dir": str(profiles), "session": incremental}
+    common = {"session": incremental}
     order = [
         (history, {"single_build": True}),
         ([days[0]], {}),

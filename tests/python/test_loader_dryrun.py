@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from loader_files import rows_for, to_csv, write_profiles, write_set, write_table
+from olist_elt.cli import main
 from olist_elt.errors import ConfigError
-from olist_elt.load.cli import load_main
 from olist_elt.load.loader import LoadReport, load
 from olist_elt.spec import by_table
 from s3_server import S3Server
@@ -245,8 +245,9 @@ def test_cli_dry_run_prints_the_statements(
     tmp_path: Path, profiles: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_set(tmp_path / "src")
-    code = load_main(
+    code = main(
         [
+            "load",
             str(tmp_path / "src"),
             "--target",
             "postgres",

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from dbt_fixtures import GeneratedBuild
-from olist_elt import pipeline
+from olist_elt.cli import main
 from olist_elt.generate.dataset import generate
 from olist_elt.spec import OLIST_FILES
 
@@ -62,13 +62,13 @@ def test_run_prints_rows_tests_and_next_steps(
     capsys: pytest.CaptureFixture[str],
     tmp_path,
 ) -> None:
-    """A second `olist-run` on the same files skips every table and still builds green."""
+    """A second `olist run` on the same files skips every table and still builds green."""
     build = generated_duckdb_build
     monkeypatch.setenv("OLIST_DUCKDB_PATH", str(build.database))
     monkeypatch.setenv("DBT_PROFILES_DIR", str(build.database.parent / "profiles"))
     monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
-    exit_code = pipeline.main(["--target", "duckdb", "--source", str(build.data_dir)])
+    exit_code = main(["run", "--target", "duckdb", "--source", str(build.data_dir)])
     out = capsys.readouterr().out
     assert exit_code == 0, out
     skipped = [line.split()[0] for line in out.splitlines() if line.endswith(" skipped")]
@@ -97,7 +97,7 @@ def test_switching_sources_rebuilds_the_facts_whole(
         folder = tmp_path / f"seed{seed}"
         rows = generate(folder, scale=0.005, seed=seed)
         orders[seed] = rows["olist_orders_dataset.csv"]
-        assert pipeline.main(["--target", "duckdb", "--source", str(folder)]) == 0
+        assert main(["run", "--target", "duckdb", "--source", str(folder)]) == 0
         capsys.readouterr()
     with duckdb.connect(str(database)) as con:
         fct_order_ids = {

@@ -1,4 +1,4 @@
-"""olist-replay: daily drops whose latest versions give back the source files, row for row.
+"""olist replay: daily drops whose latest versions give back the source files, row for row.
 
 The drops are read back with the csv module, not DuckDB (which writes them), so the
 checks do not share the code under test.
@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from olist_elt.cli import main
 from olist_elt.daily.drops import folder_name, list_drops
-from olist_elt.daily.replay import ReplayResult, main, replay
+from olist_elt.daily.replay import ReplayResult, replay
 from olist_elt.generate.dataset import generate
 from olist_elt.spec import DROP_FOLDER_PREFIX, OLIST_FILES, OlistFile, by_table
 from s3_server import S3Server
@@ -262,19 +263,39 @@ def test_replay_to_s3(drops: Drops, generated: Path, s3_env: S3Server) -> None:
 
 def test_cli(generated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
-        [str(generated), str(tmp_path / "out"), "--from", "2017-03-01", "--to", "2017-03-07"]
+        [
+            "replay",
+            str(generated),
+            str(tmp_path / "out"),
+            "--from",
+            "2017-03-01",
+            "--to",
+            "2017-03-07",
+        ]
     )
     out = capsys.readouterr().out
     assert code == 0
     assert "drops (2017-03-01 to 2017-03-07)" in out
     assert (
-        main([str(generated), str(tmp_path / "out"), "--from", "2017-03-07", "--to", "2017-03-01"])
+        main(
+            [
+                "replay",
+                str(generated),
+                str(tmp_path / "out"),
+                "--from",
+                "2017-03-07",
+                "--to",
+                "2017-03-01",
+            ]
+        )
         == 2
     )
-    assert main([str(tmp_path / "nowhere"), str(tmp_path / "out")]) == 1
+    assert main(["replay", str(tmp_path / "nowhere"), str(tmp_path / "out")]) == 1
     assert "source folder not found" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main([str(generated), str(tmp_path / "out"), "--from", "2017-3-1"])
+    assert main(["replay", str(generated), str(tmp_path / "out"), "--from", "2017-3-1"]) == 2
+    assert capsys.readouterr().err == (
+        "olist replay: error: --from: not a date: '2017-3-1' (expected YYYY-MM-DD)\n"
+    )
 
 
 @pytest.mark.slow

@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from dbt_cli import write_profiles
-from olist_elt.ops.run_history import archive, find_results, load, main, read_results
+from olist_elt.cli import main
+from olist_elt.ops.run_history import archive, find_results, load, read_results
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT = PROJECT_ROOT / ".venv" / "bin" / "dbt"
@@ -113,7 +114,7 @@ def test_unreadable_run_results_name_the_file(tmp_path: Path) -> None:
 
 
 def test_cli_load_with_nothing_to_load_fails(tmp_path: Path) -> None:
-    assert main(["load", str(tmp_path)]) == 1
+    assert main(["history", "load", str(tmp_path)]) == 1
 
 
 def test_store_failures_is_configured_for_every_data_test() -> None:
@@ -151,7 +152,7 @@ def test_a_failing_test_leaves_its_rows_and_its_result_queryable(
     assert tested.returncode == 1, tested.stdout[-3000:]
 
     archived = archive(target / "run_results.json", tmp_path / "history")
-    assert main(["load", str(archived.parent), "--run-label", "seed-check"]) == 0
+    assert main(["history", "load", str(archived.parent), "--run-label", "seed-check"]) == 0
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as connection:
         failed = connection.execute(
             "select node_name, failures from ops.dbt_run_results where status = 'fail'"

@@ -1,6 +1,6 @@
 """No credential leaves the environment: not in output, logs, errors, files or tables.
 
-The loader runs (as ``olist-load -v``, which logs every statement) with recognisable fake
+The loader runs (as ``olist load -v``, which logs every statement) with recognisable fake
 secrets in the variables that carry credentials: AWS_SECRET_ACCESS_KEY and
 AWS_SESSION_TOKEN (S3 through moto, which accepts any), OLIST_PG_PASSWORD (a PostgreSQL
 role created with that password), OLIST_REDSHIFT_PASSWORD. Runs: loads that work, dry

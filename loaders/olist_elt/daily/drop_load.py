@@ -1,4 +1,4 @@
-"""Append daily drops to the raw tables: ``load_drops()`` (``olist-load --drops``).
+"""Append daily drops to the raw tables: ``load_drops()`` (``olist load --drops``).
 
 A drop is ``<root>/ingest_date=YYYY-MM-DD/`` (see drops.py). Each table file of a drop is
 loaded like a full load's file (same validation, one transaction with its audit row),

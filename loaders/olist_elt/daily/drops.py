@@ -1,6 +1,6 @@
 """Daily drops: ``<root>/ingest_date=YYYY-MM-DD/<olist file>.csv[.gz]``, in a folder or on S3.
 
-A drop holds the rows created or changed on its day (olist-replay writes them). It holds
+A drop holds the rows created or changed on its day (olist replay writes them). It holds
 only the files that have rows that day: a table without a file in a drop has nothing new
 that day, so "missing" is not an error here as it is for a full load. Within a drop the
 usual rules for a table's files apply (``.csv`` or ``.csv.gz``, or parts; see sources.py).
@@ -55,15 +55,13 @@ def parse_folder_name(name: str, where: str) -> date | None:
 
 
 def parse_day(text: str) -> date:
-    """A YYYY-MM-DD command-line argument (argparse ``type``)."""
-    import argparse
-
+    """A YYYY-MM-DD day; ValueError says what was expected."""
     try:
         if len(text) == 10:
             return date.fromisoformat(text)
     except ValueError:
         pass
-    raise argparse.ArgumentTypeError(f"not a date: {text!r} (expected YYYY-MM-DD)")
+    raise ValueError(f"not a date: {text!r} (expected YYYY-MM-DD)")
 
 
 def list_drops(root: str, endpoint_url: str | None = None) -> list[Drop]:

@@ -1,7 +1,7 @@
-"""`olist-replay`: turn the nine files into daily drops, as if Olist had sent them day by day.
+"""`olist replay`: turn the nine files into daily drops, as if Olist had sent them day by day.
 
-    olist-replay data/generated/scale=1-seed=42 data/drops
-    olist-replay data/olist s3://bucket/drops/ --from 2017-01-01 --to 2017-01-31 --gzip
+    olist replay data/generated/scale=1-seed=42 data/drops
+    olist replay data/olist s3://bucket/drops/ --from 2017-01-01 --to 2017-01-31 --gzip
 
 Writes ``<out>/ingest_date=YYYY-MM-DD/<olist file name>.csv[.gz]`` (a folder, or S3 with
 boto3: ``--endpoint-url`` / ``AWS_ENDPOINT_URL``). Each drop holds the rows created or
@@ -32,10 +32,8 @@ Same input, same options: same bytes (sorted rows, one writer thread, gzip witho
 
 from __future__ import annotations
 
-import argparse
 import logging
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -54,7 +52,7 @@ from olist_elt.spec import OLIST_FILES, OlistFile, by_table
 
 log = logging.getLogger("olist_elt.daily.replay")
 
-__all__ = ["ReplayResult", "main", "replay"]
+__all__ = ["ReplayResult", "iter_counts", "replay"]
 
 # The SQL runs in a scratch DuckDB database over src_<table> (each file as read, all
 # varchar): the days of each order's events, the first day, then out_<table> per table:
@@ -269,7 +267,7 @@ def replay(
 def _source_files(source: str) -> dict[str, TableFiles]:
     reader = open_source(source)
     if not isinstance(reader, LocalSource):
-        raise SourceError(f"olist-replay reads a local folder of the nine files, not {source}")
+        raise SourceError(f"olist replay reads a local folder of the nine files, not {source}")
     resolved = reader.resolve(OLIST_FILES)
     errors = [str(f) for f in resolved.values() if isinstance(f, LoadError)]
     if errors:
@@ -389,53 +387,6 @@ def _publish_s3(folders: list[Path], out: str, endpoint_url: str | None) -> None
         root.delete_keys(sorted(stale))
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="olist-replay",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("source", help="folder holding the nine Olist files (generated or real)")
-    parser.add_argument("out", help="folder or s3://bucket/prefix/ to write the drops to")
-    parser.add_argument("--from", dest="date_from", type=drops.parse_day, metavar="YYYY-MM-DD")
-    parser.add_argument("--to", dest="date_to", type=drops.parse_day, metavar="YYYY-MM-DD")
-    parser.add_argument("--gzip", action="store_true", help="write .csv.gz files")
-    parser.add_argument(
-        "--endpoint-url", help="S3 endpoint (default: $AWS_ENDPOINT_URL or AWS itself)"
-    )
-    return parser
-
-
-def _iter_counts(result: ReplayResult) -> Iterator[str]:
+def iter_counts(result: ReplayResult) -> Iterator[str]:
     for spec in OLIST_FILES:
         yield f"{result.rows[spec.table]:>10,}  {spec.file_name}"
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if args.date_from and args.date_to and args.date_from > args.date_to:
-        print(
-            f"olist-replay: --from {args.date_from} is after --to {args.date_to}", file=sys.stderr
-        )
-        return 2
-    try:
-        result = replay(
-            args.source,
-            args.out,
-            date_from=args.date_from,
-            date_to=args.date_to,
-            gzip=args.gzip,
-            endpoint_url=args.endpoint_url,
-        )
-    except LoadError as exc:
-        print(f"olist-replay: {exc}", file=sys.stderr)
-        return 1
-    for line in _iter_counts(result):
-        print(line)
-    print(result.summary())
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,8 +1,8 @@
-"""`olist-daily`: the daily job. Load the day's drop, then build what it changed.
+"""`olist daily`: the daily job. Load the day's drop, then build what it changed.
 
-    olist-daily --drops data/drops --pending              # every new drop, day by day
-    olist-daily --drops data/drops --date 2018-08-25
-    olist-daily --drops data/drops --from 2018-08-01 --to 2018-08-31   # a backfill
+    olist daily --drops data/drops --pending              # every new drop, day by day
+    olist daily --drops data/drops --date 2018-08-25
+    olist daily --drops data/drops --from 2018-08-01 --to 2018-08-31   # a backfill
 
 For each drop date, oldest first: append the drop to the raw tables (olist_elt.daily.drop_load),
 then one in-process `dbt build` of the tables downstream of the raw tables that received
@@ -18,7 +18,7 @@ it rebuilt: the kinds of selectors.yml's `daily_test_kinds` (keys, relationships
 against staging) on the tables it updates in place, and the tests tagged `daily` (the SCD2
 invariants of the address history, whose rows a day replaces for every person it touches).
 The other tests (not-null checks, column values, ranges, reconciliations) check logic more
-than new data: they run with every full `dbt build` (olist-run, CI, a deploy) and with
+than new data: they run with every full `dbt build` (olist run, CI, a deploy) and with
 `--all-tests`. The selection is dbt's: docs/daily-selection.md.
 
 Day by day on purpose: the snapshot sees one state per run, so a backfill run as one build
@@ -31,28 +31,26 @@ Exit status: 0 when every load and build succeeded, 1 otherwise, 2 for a wrong o
 
 from __future__ import annotations
 
-import argparse
 import functools
 import gc
 import logging
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from olist_elt.daily.drop_load import load_drops, select_drops
-from olist_elt.daily.drops import Drop, list_drops, parse_day
-from olist_elt.errors import ConfigError, LoadError
+from olist_elt.daily.drops import Drop, list_drops
+from olist_elt.errors import ConfigError
 from olist_elt.load import audit
 from olist_elt.load.loader import LoadReport
 from olist_elt.load.sources import TableFiles
 from olist_elt.load.targets import make_target
-from olist_elt.pipeline import PROJECT_ROOT, BuildSummary, file_log_args, node_results
+from olist_elt.pipeline import BuildSummary, file_log_args, node_results
 from olist_elt.profiles import read_target
-from olist_elt.spec import DEFAULT_RAW_SCHEMA, OLIST_FILES
+from olist_elt.settings import Settings
+from olist_elt.spec import OLIST_FILES
 
 log = logging.getLogger("olist_elt.daily.run")
 
@@ -174,31 +172,25 @@ class DbtSession:
 
     def __init__(
         self,
-        project_dir: Path = PROJECT_ROOT,
-        profiles_dir: str | None = None,
-        target: str | None = None,
+        settings: Settings | None = None,
         target_path: str | None = None,
         log_path: str | None = None,
-        dbt_vars: str | None = None,
+        dbt_vars: dict[str, Any] | None = None,
         quiet: bool = True,
         write_artifacts: bool = False,
         debug_log: bool = False,
     ) -> None:
-        self.common = ["--project-dir", str(project_dir)]
-        if quiet:  # olist-daily prints its own summary, failures included
+        self.settings = settings or Settings.resolve()
+        # Project, profile, target and the raw schema as a var: see olist_elt.settings.
+        self.common = self.settings.dbt_args(dbt_vars)
+        if quiet:  # olist daily prints its own summary, failures included
             self.common.append("--quiet")
-        if not debug_log:  # olist-daily -v logs every statement
+        if not debug_log:  # olist daily -v logs every statement
             self.common += file_log_args()
-        if profiles_dir:
-            self.common += ["--profiles-dir", profiles_dir]
-        if target:
-            self.common += ["--target", target]
         if target_path:
             self.common += ["--target-path", target_path]
         if log_path:
             self.common += ["--log-path", log_path]
-        if dbt_vars:
-            self.common += ["--vars", dbt_vars]
         # Writing manifest.json and run_results.json costs about 2 s a build at scale 1; the
         # results are read in process. The parse still writes them and partial_parse.msgpack.
         self.build_flags = [] if write_artifacts else ["--no-write-json"]
@@ -351,16 +343,13 @@ def run_daily(
     date_from: date | None = None,
     date_to: date | None = None,
     pending: bool = False,
-    target: str | None = None,
-    profiles_dir: str | None = None,
-    schema: str = DEFAULT_RAW_SCHEMA,
+    settings: Settings | None = None,
     force: bool = False,
     full_refresh: bool = False,
     single_build: bool = False,
     tests: str = "daily",
     deploy: bool = False,
     keep_going: bool = False,
-    endpoint_url: str | None = None,
     session: DbtSession | None = None,
     on_step: Callable[[DailyStep], None] | None = None,
 ) -> DailyRun:
@@ -369,11 +358,18 @@ def run_daily(
     A date whose files were all loaded before (``pending``, or unchanged files) gets no
     build; when the whole run loaded nothing, one build downstream of every raw table
     catches up (a retry after a failed build). Stops after the first failed date unless
-    ``keep_going``. ``tests`` and ``deploy``: see daily_selection. Raises ConfigError or
-    LoadError when nothing can be tried.
+    ``keep_going``. ``tests`` and ``deploy``: see daily_selection. ``settings`` (default: from
+    the environment) say where to load and build; a ``session`` must have the same. Raises
+    ConfigError or LoadError when nothing can be tried.
     """
     clock = time.perf_counter()
-    session = session or DbtSession(profiles_dir=profiles_dir, target=target)
+    if settings is None:
+        settings = session.settings if session is not None else Settings.resolve()
+    session = session or DbtSession(settings)
+    if session.settings != settings:
+        # dbt would build from another raw schema (or warehouse) than the one loaded.
+        raise ValueError(f"the dbt session's {session.settings} differ from {settings}")
+    target, profiles_dir, schema = settings.target, settings.profiles_dir, settings.raw_schema
 
     def build(tables: Sequence[str]) -> DbtStats:
         missing = functools.partial(_missing_relations, target, profiles_dir, schema)
@@ -387,20 +383,13 @@ def run_daily(
         )
         return session.build(select, full_refresh=full_refresh, exact=True)
 
-    drops = select_drops(list_drops(drops_root, endpoint_url), dates, date_from, date_to)
+    drops = select_drops(list_drops(drops_root, settings.endpoint_url), dates, date_from, date_to)
     if pending:
         drops = _pending_drops(drops, target, profiles_dir, schema)
     days = [drop.ingest_date for drop in drops]
     batches = [days] if single_build else [[day] for day in days]
     run = DailyRun()
-    options: dict[str, Any] = {
-        "pending": pending,
-        "target": target,
-        "profiles_dir": profiles_dir,
-        "schema": schema,
-        "force": force,
-        "endpoint_url": endpoint_url,
-    }
+    options: dict[str, Any] = {"pending": pending, "force": force, **settings.load_options()}
     for batch in batches:
         step = _load_step(drops_root, batch, options)
         if step.tables:
@@ -505,111 +494,3 @@ def format_step(step: DailyStep) -> str:
         )
         lines += [f"    {failure}" for failure in summary.failures]
     return "\n".join(lines)
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="olist-daily",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "--drops", required=True, metavar="ROOT", help="folder or s3://bucket/prefix/ of drops"
-    )
-    days = parser.add_mutually_exclusive_group(required=True)
-    days.add_argument("--date", type=parse_day, action="append", metavar="YYYY-MM-DD")
-    days.add_argument("--from", dest="date_from", type=parse_day, metavar="YYYY-MM-DD")
-    days.add_argument("--pending", action="store_true", help="every drop not loaded yet")
-    parser.add_argument("--to", dest="date_to", type=parse_day, metavar="YYYY-MM-DD")
-    parser.add_argument("--target", help="output of the olist_elt profile (default: its target)")
-    parser.add_argument("--profiles-dir", help="folder of profiles.yml (default: dbt's)")
-    parser.add_argument(
-        "--project-dir", type=Path, default=PROJECT_ROOT, help="dbt project (default: this one)"
-    )
-    parser.add_argument("--schema", default=DEFAULT_RAW_SCHEMA, help="raw schema")
-    parser.add_argument("--force", action="store_true", help="reload drops loaded before")
-    parser.add_argument(
-        "--full-refresh",
-        action="store_true",
-        help="rebuild the incremental facts from scratch (after a corrected drop removed rows)",
-    )
-    parser.add_argument(
-        "--single-build", action="store_true", help="load every chosen drop, then build once"
-    )
-    tests = parser.add_mutually_exclusive_group()
-    tests.add_argument(
-        "--skip-tests", action="store_true", help="build only; run the data tests separately"
-    )
-    tests.add_argument(
-        "--all-tests",
-        action="store_true",
-        help="run every data test of the rebuilt tables, not only the daily ones",
-    )
-    parser.add_argument(
-        "--deploy",
-        action="store_true",
-        help="also recreate every view and reload the seeds (after the project changed)",
-    )
-    parser.add_argument(
-        "--keep-going", action="store_true", help="go on with the next date after a failure"
-    )
-    parser.add_argument(
-        "--write-artifacts",
-        action="store_true",
-        help="write dbt's manifest.json and run_results.json for each build",
-    )
-    parser.add_argument("--endpoint-url", help="S3 endpoint (tests, MinIO)")
-    parser.add_argument(
-        "-v",
-        "--verbose",
-        action="store_true",
-        help="print dbt's output, and log every statement to logs/dbt.log",
-    )
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if args.date_to and not (args.date_from or args.pending):
-        parser.error("--to goes with --from or --pending")
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        run = run_daily(
-            args.drops,
-            args.date,
-            date_from=args.date_from,
-            date_to=args.date_to,
-            pending=args.pending,
-            target=args.target,
-            profiles_dir=args.profiles_dir,
-            schema=args.schema,
-            force=args.force,
-            full_refresh=args.full_refresh,
-            single_build=args.single_build,
-            tests="none" if args.skip_tests else "all" if args.all_tests else "daily",
-            deploy=args.deploy,
-            keep_going=args.keep_going,
-            endpoint_url=args.endpoint_url,
-            session=DbtSession(
-                project_dir=args.project_dir,
-                profiles_dir=args.profiles_dir,
-                target=args.target,
-                quiet=not args.verbose,
-                debug_log=args.verbose,
-                write_artifacts=args.write_artifacts,
-            ),
-            on_step=lambda step: print(format_step(step), flush=True),
-        )
-    except (ConfigError, LoadError) as exc:
-        print(f"olist-daily: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, ConfigError) else 1
-    print(f"{len(run.steps)} steps in {run.seconds:.1f} s: {'ok' if run.ok else 'FAILED'}")
-    return 0 if run.ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,18 +1,17 @@
 """A throwaway local PostgreSQL server for tests and for trying the postgres target.
 
-`make pg-up` / `make pg-down` and the pytest fixtures start and stop servers through
-this module, so there is one place that knows how to find the binaries, run initdb
+`make pg-up` / `make pg-down` (`olist pg up|down`) and the pytest fixtures start and stop
+servers through this module, so there is one place that knows how to find the binaries, run initdb
 (which refuses to run as root) and pick a port. The server listens on 127.0.0.1 only,
 stores nothing outside its own folder, and uses a random password created at start.
 
-    python -m olist_elt.dev.postgres up      # start, print the OLIST_PG_* exports
-    python -m olist_elt.dev.postgres env     # print them again
-    python -m olist_elt.dev.postgres down    # stop and delete the folder
+    olist pg up      # start, print the OLIST_PG_* exports
+    olist pg env     # print them again
+    olist pg down    # stop and delete the folder
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import logging
@@ -22,7 +21,6 @@ import secrets
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -334,53 +332,39 @@ def _print_exports(server: PgServer) -> None:
     print("export OLIST_TARGET=postgres")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m olist_elt.dev.postgres",
-        description="Start or stop a throwaway local PostgreSQL server for the postgres target.",
-    )
-    parser.add_argument("action", choices=("up", "down", "env"))
-    parser.add_argument(
-        "--state-dir",
-        type=Path,
-        default=Path(".pg"),
-        help="where the running server's details are kept (default .pg)",
-    )
-    parser.add_argument("--port", type=int, default=None, help="default: a free port")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+ACTIONS = ("up", "env", "down")
 
-    current = _load_state(args.state_dir)
+
+def manage(action: str, state_dir: Path = Path(".pg"), port: int | None = None) -> int:
+    """``up``, ``env`` or ``down`` the server recorded in ``state_dir``; exit status."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    current = _load_state(state_dir)
     if current is not None and not _accepts_connections(current):
         # Recorded but gone (its folder lives in the temporary directory): forget it.
-        log.info("the server recorded in %s is not running any more", args.state_dir)
-        _state_path(args.state_dir).unlink()
+        log.info("the server recorded in %s is not running any more", state_dir)
+        _state_path(state_dir).unlink()
         shutil.rmtree(current.base_dir, ignore_errors=True)
         current = None
-    if args.action == "up":
+    if action == "up":
         if current is not None:
-            log.info("already running on port %s; `make pg-down` stops it", current.port)
+            log.info("already running on port %s; `olist pg down` stops it", current.port)
         else:
-            current = start(port=args.port)
-            args.state_dir.mkdir(parents=True, exist_ok=True)
-            state = _state_path(args.state_dir)
+            current = start(port=port)
+            state_dir.mkdir(parents=True, exist_ok=True)
+            state = _state_path(state_dir)
             state.write_text(json.dumps(asdict(current), indent=2))
             state.chmod(0o600)
         log.info("# paste into your shell to use it:")
         _print_exports(current)
         return 0
     if current is None:
-        log.error("no server recorded in %s", _state_path(args.state_dir))
+        log.error("no server recorded in %s", _state_path(state_dir))
         return 1
-    if args.action == "env":
+    if action == "env":
         _print_exports(current)
         return 0
     stop(current)
-    _state_path(args.state_dir).unlink()
+    _state_path(state_dir).unlink()
     with contextlib.suppress(OSError):
-        args.state_dir.rmdir()  # only when empty
+        state_dir.rmdir()  # only when empty
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""`olist-generate`: write the nine Olist files, deterministic for a (scale, seed).
+"""`olist generate`: write the nine Olist files, deterministic for a (scale, seed).
 
 Scale 1 gives about the real row counts (99,441 orders, 1,000,163 geolocation rows);
 scale 0.01 is a fast fixture that still carries every quirk of the originals: BOM, CRLF
@@ -14,10 +14,7 @@ items, payments and reviews are written in one pass without keeping earlier orde
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
-import time
 from pathlib import Path
 
 from olist_elt.generate.catalog import Catalog, translation_rows
@@ -86,43 +83,3 @@ def generate(
     ):
         write(table, writer)
     return rows
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="olist-generate",
-        description="Write the nine Olist CSV files with the shape and quirks of the originals.",
-    )
-    parser.add_argument(
-        "--scale",
-        type=float,
-        default=1.0,
-        help="1 = real row counts (99,441 orders); 0.01 = small fixture",
-    )
-    parser.add_argument("--seed", type=int, default=42, help="same seed, same bytes")
-    parser.add_argument("--out", type=Path, required=True, help="folder to write into")
-    parser.add_argument("--gzip", action="store_true", help="write .csv.gz files")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if not args.scale > 0:
-        log.error("--scale must be > 0, got %s", args.scale)
-        return 2
-    started = time.perf_counter()
-    rows = generate(args.out, scale=args.scale, seed=args.seed, gzip=args.gzip)
-    elapsed = time.perf_counter() - started
-    suffix = ".gz" if args.gzip else ""
-    for name in sorted(rows):
-        print(f"{rows[name]:>10,}  {args.out / (name + suffix)}")
-    print(
-        f"{sum(rows.values()):>10,}  rows in {elapsed:.1f} s (scale {args.scale:g}, "
-        f"seed {args.seed})"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,7 +9,7 @@ ETag for S3 objects (digests of these for tables split into parts).
 ``source_modified_at`` (file mtime / S3 LastModified) backs the fast unchanged
 check for local files, see load.py.
 
-Each run (``olist-load`` of a folder, or of drops) also has a run row, ``table_name = '*'``,
+Each run (``olist load`` of a folder, or of drops) also has a run row, ``table_name = '*'``,
 written before its first table with status ``started`` and updated at its end to
 ``finished`` (every table loaded or skipped) or ``failed``. A run row still ``started`` when
 the next run takes the lock belongs to a run that died (killed, crashed, machine lost):

@@ -4,18 +4,17 @@ Used from two places with the same message:
 
 - the Airflow DAG (orchestration/dags/olist_daily.py): ``airflow_failure_callback`` is every
   task's ``on_failure_callback``; the link is the task try's log URL;
-- without a scheduler: ``python -m olist_elt.ops.alerts [--topic-arn ARN] -- <olist-daily args>``
-  (what `make daily` runs) runs olist-daily and, if it fails, publishes the failed steps.
+- without a scheduler: ``olist daily --alert [--alert-topic ARN] <daily options>`` (what
+  `make daily` runs) runs the daily job and, if it fails, publishes the failed steps.
 
 Only the standard library and boto3 are imported, so the Airflow virtualenv (which has no
-dbt) can import this module. The topic comes from ``--topic-arn`` or OLIST_ALERT_TOPIC_ARN,
+dbt) can import this module. The topic comes from ``--alert-topic`` or OLIST_ALERT_TOPIC_ARN,
 the optional Slack incoming webhook from OLIST_ALERT_SLACK_WEBHOOK; with neither, the alert
 is only logged. boto3 takes credentials, region and AWS_ENDPOINT_URL from its usual chain.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -24,7 +23,7 @@ import os
 import socket
 import sys
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
@@ -40,7 +39,7 @@ FAILURE_LIMIT = 4000  # characters of failure text kept in a message
 class Alert:
     """One failure: which job and step, what went wrong, where to look."""
 
-    job: str  # DAG id, or "olist-daily"
+    job: str  # DAG id, or "olist-daily" (the name subscribers filter on)
     task: str  # task id, or the failed step
     failure: str
     link: str  # the run's log URL (Airflow) or where the output is
@@ -161,7 +160,7 @@ def drop_has_files(drops_uri: str, ingest_date: str) -> bool:
     return found
 
 
-# --- olist-daily without a scheduler --------------------------------------------------------
+# --- olist daily without a scheduler --------------------------------------------------------
 
 
 class _Tee(io.TextIOBase):
@@ -179,25 +178,27 @@ class _Tee(io.TextIOBase):
         self.stream.flush()
 
 
-def run_daily_with_alert(
-    daily_args: list[str], topic_arn: str | None = None, link: str | None = None
+def run_with_alert(
+    job: Callable[[], int],
+    *,
+    dates: Sequence[str] = (),
+    topic_arn: str | None = None,
+    link: str | None = None,
 ) -> int:
-    """Run olist-daily with these arguments; alert when its exit status is not 0."""
-    from olist_elt.daily import run as daily
-
+    """Run ``job`` (the daily run; its exit status); alert with its output when not 0."""
     out, err = _Tee(sys.stdout), _Tee(sys.stderr)
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):  # type: ignore[type-var]
         try:
-            status = daily.main(daily_args)
-        except SystemExit as exc:  # argparse errors
+            status = job()
+        except SystemExit as exc:
             status = exc.code if isinstance(exc.code, int) else 2
     if status != 0:
-        dates = [daily_args[i + 1] for i, a in enumerate(daily_args[:-1]) if a == "--date"]
         publish(
             Alert(
+                # The job and task names predate `olist daily`: subscribers filter on them.
                 job="olist-daily",
                 task="daily run" if status == 1 else "olist-daily options",
-                # olist-daily's own report: each date, each failed table or dbt node.
+                # The daily run's own report: each date, each failed table or dbt node.
                 failure=(out.copy.getvalue() + err.copy.getvalue()).strip(),
                 link=link or os.environ.get("OLIST_RUN_URL") or _where(),
                 ingest_date=",".join(dates),
@@ -207,24 +208,19 @@ def run_daily_with_alert(
     return status
 
 
-def _where() -> str:
-    return f"{socket.gethostname()}:{os.getcwd()} (olist-daily output)"
+def run_daily_with_alert(
+    daily_args: list[str], topic_arn: str | None = None, link: str | None = None
+) -> int:
+    """``olist daily <daily_args>``; alert when its exit status is not 0."""
+    from olist_elt import cli
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m olist_elt.ops.alerts",
-        description="Run olist-daily; on failure publish an alert to SNS (and Slack).",
-        epilog="Example: python -m olist_elt.ops.alerts --topic-arn ARN -- --drops ROOT --pending",
+    return run_with_alert(
+        lambda: cli.main(["daily", *daily_args]),
+        dates=[daily_args[i + 1] for i, a in enumerate(daily_args[:-1]) if a == "--date"],
+        topic_arn=topic_arn,
+        link=link,
     )
-    parser.add_argument("--topic-arn", help=f"SNS topic (default: ${TOPIC_ENV})")
-    parser.add_argument("--link", help="link to the run's output (default: $OLIST_RUN_URL)")
-    parser.add_argument("daily_args", nargs=argparse.REMAINDER, help="olist-daily's arguments")
-    args = parser.parse_args(argv)
-    daily_args = args.daily_args[1:] if args.daily_args[:1] == ["--"] else args.daily_args
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    return run_daily_with_alert(daily_args, topic_arn=args.topic_arn, link=args.link)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _where() -> str:
+    return f"{socket.gethostname()}:{os.getcwd()} (olist daily output)"

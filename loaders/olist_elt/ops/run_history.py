@@ -1,7 +1,7 @@
 """Keep dbt's run_results.json of every run, as files and as rows analysts can query.
 
-    python -m olist_elt.ops.run_history archive target/run_results.json --history-dir run-history
-    python -m olist_elt.ops.run_history load run-history/2018-08-15 [--target postgres]
+    olist history archive target/run_results.json --history-dir run-history
+    olist history load run-history/2018-08-15 [--target postgres]
 
 `archive` copies a run_results.json to ``<history>/<day>/<invocation id>/run_results.json``
 (dbt overwrites target/ on the next command). `load` reads every run_results.json under a
@@ -16,11 +16,9 @@ imports only the standard library, for the Airflow virtualenv.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import shutil
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
@@ -209,51 +207,3 @@ def _values(warehouse: Any, row: ResultRow) -> str:
         else:
             literals.append(warehouse.lit(value))
     return f"({', '.join(literals)})"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m olist_elt.ops.run_history", description=__doc__
-    )
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    commands = parser.add_subparsers(dest="command", required=True)
-    keep = commands.add_parser("archive", help="copy a run_results.json into the history")
-    keep.add_argument("run_results", type=Path)
-    keep.add_argument("--history-dir", type=Path, default=Path("run-history"))
-    keep.add_argument("--day", help="folder to file it under (default: its generated_at day)")
-    keep.add_argument("--load", action="store_true", help="also load it into the warehouse")
-    into = commands.add_parser("load", help="load every run_results.json under a folder")
-    into.add_argument("folder", type=Path)
-    for sub in (keep, into):
-        sub.add_argument("--run-label", default="", help="stored with each row (a drop date)")
-        sub.add_argument("--target", help="output of the olist_elt profile")
-        sub.add_argument("--profiles-dir", help="folder of profiles.yml")
-        sub.add_argument("--schema", default=SCHEMA)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if args.command == "archive":
-        if not args.run_results.is_file():
-            print(f"run_history: {args.run_results} not found", file=sys.stderr)
-            return 1
-        paths = [archive(args.run_results, args.history_dir, args.day)]
-        print(f"archived {paths[0]}")
-        if not args.load:
-            return 0
-    else:
-        paths = find_results(args.folder)
-        if not paths:
-            print(f"run_history: no {RESULTS_FILE} under {args.folder}", file=sys.stderr)
-            return 1
-    rows = load(
-        paths,
-        run_label=args.run_label,
-        target=args.target,
-        profiles_dir=args.profiles_dir,
-        schema=args.schema,
-    )
-    print(f"{rows} node results from {len(paths)} files in {args.schema}.{TABLE}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -296,7 +296,7 @@ class Target(ABC):
             raise TargetError(
                 f"cannot append the drop of {job.ingest_date} to {self.relation(job.table)}: "
                 f"its columns [{', '.join(found)}] differ from the spec's "
-                f"[{', '.join(expected)}]; a full load (olist-load <folder>) recreates it"
+                f"[{', '.join(expected)}]; a full load (olist load <folder>) recreates it"
             )
         self._drop_tables_ready.add(job.table)
 

@@ -97,7 +97,7 @@ class DuckDBTarget(Target):
                 ) from None
         connection = self._connect_waiting_for_lock(duckdb)
         # The limit belongs to the database instance, which dbt shares when it has the same
-        # file open in this process (olist-daily): it is put back on close. An in-memory
+        # file open in this process (olist daily): it is put back on close. An in-memory
         # database holds its tables in the pool: no cap there.
         if self.path != ":memory:":
             self._memory_limit = connection.execute(

@@ -141,10 +141,10 @@ redshift-check: install
 ROLES_TARGET ?= postgres
 ROLES_ARGS ?=
 roles: install
-	$(BIN)/python -m olist_elt.ops.roles apply --target $(ROLES_TARGET) $(ROLES_ARGS)
+	$(BIN)/olist roles apply --target $(ROLES_TARGET) $(ROLES_ARGS)
 
 roles-redshift-sql: install
-	$(BIN)/python -m olist_elt.ops.roles redshift-sql > infra/redshift/roles.sql
+	$(BIN)/olist roles redshift-sql > infra/redshift/roles.sql
 
 # Every benchmark side by side: one table on stdout, the figures in bench-output/, then the
 # figures block of docs/benchmarks.md rewritten from that JSON (only when every part succeeded).
@@ -166,7 +166,7 @@ baseline:
 # Build state:modified+ beside the baseline and report what changed in the data
 # (docs/review.md); the Markdown is the pull-request comment.
 diff: install
-	$(BIN)/python -m olist_elt.review.diff --baseline $(BASELINE) --target $(TARGET) \
+	$(BIN)/olist diff --baseline $(BASELINE) --target $(TARGET) \
 		--markdown target/diff/report.md --json target/diff/report.json $(DIFF_ARGS)
 
 docs: install

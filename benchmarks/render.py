@@ -126,6 +126,13 @@ def table(results: Json) -> str:
             f"{split['parse_seconds']:.2f} "
             f"+ build {split['build_seconds']:.2f} s (executing {split['busy_seconds']:.2f} s)",
         )
+    check = results.get("check")
+    if check:
+        row(
+            "make check (lint, fast tests, tiny build)",
+            f"{check['wall_seconds']:.2f} s" if check["ok"] else "FAILED",
+            f"cpu {check['cpu_seconds']:.1f} s" if "cpu_seconds" in check else "",
+        )
     inc = results.get("incremental")
     if inc:
         if "ratio" in inc:

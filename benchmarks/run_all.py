@@ -66,7 +66,7 @@ from olist_elt.pipeline import GENERATED_ROOT  # noqa: E402
 
 log = logging.getLogger("bench")
 
-PARTS = ("load", "real", "postgres", "scale", "build", "e2e", "iteration", "incremental")
+PARTS = ("load", "real", "postgres", "scale", "build", "e2e", "iteration", "incremental", "check")
 EDITED_MODEL = "stg_olist__sellers"
 PROJECT_ITEMS = (
     "dbt_project.yml",
@@ -82,6 +82,7 @@ GOAL_E2E_SECONDS = 30.0
 GOAL_ITERATION_SECONDS = 3.0
 GOAL_LOADER_MEMORY_GROWTH = 1.5  # "flat": peak at the largest scale / at the reference one
 GOAL_INCREMENT_RATIO = 0.1
+GOAL_CHECK_SECONDS = 120.0  # make check, the contributors' fast tier
 
 Json = dict[str, Any]
 
@@ -474,6 +475,19 @@ def incremental(runner: Runner, scale: float, seed: int, data_dir: Path) -> Json
 # --- summary --------------------------------------------------------------------------------
 
 
+def contributor_check(runner: Runner) -> Json:
+    """`make check` as a contributor runs it: lint, the fast tests and a tiny build, two at a
+    time. The venv and actionlint are installed before (the timing is the loop, not set-up)."""
+    phase = runner.run(
+        "command", {"argv": ["make", "--no-print-directory", "check"], "cwd": str(ROOT)}
+    )
+    figures = phase.as_json()
+    figures["ok"] = phase.result["returncode"] == 0
+    if not figures["ok"]:
+        figures["output"] = phase.result["output"][-2000:]
+    return figures
+
+
 def linear_fit(points: list[tuple[float, float]]) -> tuple[float, float] | None:
     """Least-squares intercept and slope of time against scale (None with fewer than 2)."""
     if len(points) < 2:
@@ -581,6 +595,9 @@ def goals(results: Json, reference: float) -> list[Json]:
         results.get("incremental", {}).get("ratio"),
         GOAL_INCREMENT_RATIO,
     )
+    check = results.get("check", {})
+    if check.get("ok"):
+        add("make check, s", check["wall_seconds"], GOAL_CHECK_SECONDS)
     return found
 
 
@@ -752,6 +769,9 @@ def main(argv: list[str] | None = None) -> int:
                     attempt("iteration", lambda: iteration(runner, sources[reference], database))
                 else:
                     log.warning("iteration skipped: it needs the reference scale's build")
+            if "check" in parts:
+                step("make check")
+                attempt("check", lambda: contributor_check(runner))
             if "incremental" in parts:
                 step("daily increment")
                 attempt(

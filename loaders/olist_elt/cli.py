@@ -58,6 +58,10 @@ SUBCOMMANDS = {
               "olist daily --drops data/drops --date 2018-08-25"),
     "history": ("keep dbt's run_results.json as files and warehouse rows",
                 "olist history archive target/run_results.json"),
+    "diff": ("what the checkout's change does to the data, against a baseline",
+             "olist diff --baseline prod-state"),
+    "roles": ("warehouse roles: apply on PostgreSQL, or print Redshift's statements",
+              "olist roles apply --member transformer=dbt_user --check"),
     "pg": ("a throwaway local PostgreSQL server: up, env, down", "olist pg up"),
 }  # fmt: skip
 
@@ -462,6 +466,72 @@ def _history(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     return 0
 
 
+def _diff(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from olist_elt.errors import ConfigError
+    from olist_elt.review.diff import diff
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    settings = settings_from(args)
+    try:
+        report = diff(
+            args.baseline,
+            project_dir=settings.project_dir,
+            target=settings.target or "duckdb",
+            profiles_dir=Path(settings.profiles_dir) if settings.profiles_dir else None,
+            review_schema=args.review_schema,
+        )
+    except ConfigError as exc:
+        print(f"olist diff: {exc}", file=sys.stderr)
+        return 2
+    text = report.markdown()
+    for path, content in ((args.markdown, text), (args.json, report.to_json())):
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
+    print(text)
+    return 0
+
+
+def _roles(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from olist_elt.errors import ConfigError
+    from olist_elt.ops import roles
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    settings = settings_from(args)
+    try:
+        plan = roles.Roles.from_env()
+        layout = roles.Layout(raw=settings.raw_schema, analytics=args.analytics_schema)
+        if args.action == "redshift-sql":
+            users = roles.RedshiftUsers(args.loader_user, args.transformer_user, args.reporter_user)
+            sys.stdout.write(roles.redshift_script(roles.redshift_statements(plan, layout, users)))
+            return 0
+        # The bootstrap needs an admin's PostgreSQL output, not the profile's default target.
+        connection = roles.connect(settings.profiles_dir, settings.target or "postgres")
+        try:
+            report = roles.bootstrap(
+                connection,
+                plan,
+                layout,
+                members=roles.parse_members(args.member),
+                check=args.check,
+            )
+        finally:
+            connection.close()
+    except ConfigError as exc:
+        print(f"olist roles: {exc}", file=sys.stderr)
+        return 2
+    verb = "would run" if args.check else "ran"
+    for statement in report.statements:
+        print(f"{verb}: {statement}")
+    for revoked in report.revoked:
+        print(f"{'extra' if args.check else 'revoked'}: {revoked}")
+    for other in report.other_grantees:
+        print(f"left alone (not a project role): {other}")
+    if not report.changed:
+        print("roles: nothing to change")
+    return 1 if args.check and report.changed else 0
+
+
 def _pg(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from olist_elt.dev import postgres
 
@@ -637,6 +707,56 @@ def build_parser() -> tuple[Parser, dict[str, tuple[Parser, Command]]]:
             "--history-schema", default="ops", help="schema of dbt_run_results (default: ops)"
         )
         commands[sub.prog] = (sub, _history)
+
+    review = add("diff", _diff, _docstring("olist_elt.review.diff"), parents=[warehouse, project])
+    review.add_argument(
+        "--baseline",
+        type=Path,
+        default=Path("prod-state"),
+        metavar="DIR",
+        help="the baseline's manifest.json (and, on DuckDB, olist.duckdb) (default: prod-state)",
+    )
+    review.add_argument(
+        "--review-schema", default="review", help="prefix of the schemas the change is built in"
+    )
+    review.add_argument("--markdown", type=Path, metavar="FILE", help="also write the report here")
+    review.add_argument("--json", type=Path, metavar="FILE", help="also write it as JSON here")
+
+    grants = add("roles", _roles, _docstring("olist_elt.ops.roles"))
+    grants_actions = grants.add_subparsers(
+        dest="action", metavar="ACTION", parser_class=Parser, required=True
+    )
+    apply = grants_actions.add_parser(
+        "apply",
+        parents=[warehouse],
+        help="create or repair the roles on PostgreSQL",
+        description="Create or repair the roles, as the admin of a postgres output "
+        "(default target: postgres).",
+        epilog="example:\n  olist roles apply --member loader=etl --member reporter=alice",
+    )
+    apply.add_argument("--member", action="append", default=[], metavar="JOB=USER")
+    apply.add_argument(
+        "--check", action="store_true", help="report, change nothing; exit 1 when anything would"
+    )
+    statements = grants_actions.add_parser(
+        "redshift-sql",
+        parents=[warehouse],
+        help="print the Redshift statements",
+        description="Print the statements that set the roles up on Redshift.",
+        epilog="example:\n  olist roles redshift-sql > infra/redshift/roles.sql",
+    )
+    from olist_elt.ops.roles import ANALYTICS_SCHEMA, RedshiftUsers
+
+    statements.add_argument("--loader-user", default=RedshiftUsers.loader)
+    statements.add_argument("--transformer-user", default=RedshiftUsers.transformer)
+    statements.add_argument("--reporter-user", default=RedshiftUsers.reporter)
+    for sub in (apply, statements):
+        sub.add_argument(
+            "--analytics-schema",
+            default=ANALYTICS_SCHEMA,
+            help=f"prefix of dbt's schemas (default: {ANALYTICS_SCHEMA})",
+        )
+        commands[sub.prog] = (sub, _roles)
 
     pg = add("pg", _pg, _docstring("olist_elt.dev.postgres"))
     pg.add_argument("action", choices=("up", "env", "down"))

@@ -27,7 +27,7 @@ def bench_run(project_root: Path, tmp_path_factory: pytest.TempPathFactory) -> d
         "--scales", ",".join(SCALES),
         "--reference-scale", SCALES[0],
         "--repeat", "2",
-        "--skip", "real,postgres,build,e2e,iteration,incremental",
+        "--skip", "real,postgres,build,e2e,iteration,incremental,check",
         "--data-dir", str(work / "data"),
         "--output", str(work / "out"),
     ]  # fmt: skip
@@ -47,7 +47,7 @@ def test_json_has_every_part_that_ran(bench_run: dict[str, Any]) -> None:
     results = bench_run["results"]
     assert results == bench_run["latest"]
     assert results["settings"]["skipped"] == sorted(
-        ["real", "postgres", "build", "e2e", "iteration", "incremental"]
+        ["real", "postgres", "build", "e2e", "iteration", "incremental", "check"]
     )
     for key in ("cores", "memory", "python", "dbt-core", "duckdb", "load_average_at_start"):
         assert results["machine"].get(key), f"machine description lacks {key}"
@@ -60,7 +60,15 @@ def test_json_has_every_part_that_ran(bench_run: dict[str, Any]) -> None:
             assert figures["peak_rss_mb"] > 0, f"scale {scale} {phase}: no peak memory"
             assert figures["peak_pss_mb"] >= 0
         assert "build" not in phases, "build was skipped"
-    for part in ("load_real_set", "end_to_end", "iteration", "incremental", "build", "errors"):
+    for part in (
+        "load_real_set",
+        "end_to_end",
+        "iteration",
+        "incremental",
+        "check",
+        "build",
+        "errors",
+    ):
         assert part not in results, f"{part} should not be in a run that skipped it"
 
 

@@ -60,6 +60,8 @@ def test_table_rows_come_from_the_json(results: dict[str, Any]) -> None:
     assert "generate 10.50, load 5.33" in lines["time ratio 1 to 0.1"]
     assert "3.90 s" in lines["dbt build --select stg_olist__sellers after edit"]
     assert "0.241" in lines["daily increment / full refresh"]
+    check = lines["make check (lint, fast tests, tiny build)"]
+    assert "61.40 s" in check and "cpu 98.2 s" in check
     assert all(line == line.rstrip() for line in text.splitlines())
 
 

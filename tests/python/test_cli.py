@@ -117,7 +117,7 @@ def test_help_lists_every_subcommand_with_an_example(
         (["history", "load"], "olist history load: error: the following arguments are required: "
                               "FOLDER"),
         (["nope"], "olist: error: SUBCOMMAND: invalid choice: 'nope' (choose from 'run', 'load', "
-                   "'generate', 'replay', 'daily', 'history', 'pg')"),
+                   "'generate', 'replay', 'daily', 'history', 'diff', 'roles', 'pg')"),
         ([], "olist: error: give a subcommand (olist --help lists them)"),
     ],
 )  # fmt: skip
@@ -130,6 +130,7 @@ def test_a_bad_option_is_one_line_naming_it(
     assert captured.out == ""
 
 
+@pytest.mark.slow  # starts the installed scripts, olist-run among them
 def test_the_console_scripts_and_the_old_names(tmp_path: Path) -> None:
     scripts = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["olist"] == "olist_elt.cli:main"
@@ -163,6 +164,7 @@ def test_the_console_scripts_and_the_old_names(tmp_path: Path) -> None:
         ]
 
 
+@pytest.mark.slow  # starts python -m olist_elt pg
 def test_python_dash_m_is_olist(capsys: pytest.CaptureFixture[str]) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "olist_elt", "pg", "sideways"],

@@ -21,9 +21,8 @@ from dbt.cli.main import dbtRunner
 from dbt_cli import write_profiles
 from olist_elt.daily.run import DbtSession, daily_selection
 from olist_elt.errors import ConfigError
-from olist_elt.spec import OLIST_FILES
-
 from olist_elt.settings import Settings
+from olist_elt.spec import OLIST_FILES
 
 pytestmark = pytest.mark.slow
 

@@ -219,6 +219,7 @@ def test_stated_counts_parser() -> None:
                                    "data tests": 4}  # fmt: skip
 
 
+@pytest.mark.slow  # dbt parse
 def test_model_and_test_counts_match_the_manifest(counts: dict[str, int]) -> None:
     models_page = (PROJECT_ROOT / "docs" / "models.md").read_text(encoding="utf-8")
     assert stated_counts(models_page) == counts, (

@@ -22,9 +22,10 @@ import duckdb
 import pytest
 
 from dbt_cli import copy_project, run_dbt, write_profiles
+from olist_elt.cli import main as olist
 from olist_elt.generate.dataset import generate
 from olist_elt.load.loader import load
-from olist_elt.review.diff import DiffError, RelationDiff, Report, diff, main
+from olist_elt.review.diff import DiffError, RelationDiff, Report, diff
 
 pytestmark = pytest.mark.slow
 
@@ -276,8 +277,9 @@ def test_a_model_without_a_key_is_compared_as_a_multiset(baseline: dict[str, Pat
 def test_no_baseline_is_a_one_line_error(
     baseline: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(
+    code = olist(
         [
+            "diff",
             "--baseline",
             str(tmp_path / "nowhere"),
             "--project-dir",

@@ -30,6 +30,7 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
+from olist_elt.cli import main as olist
 from olist_elt.daily.drop_load import load_drops
 from olist_elt.dev import postgres as devserver
 from olist_elt.generate.dataset import generate
@@ -422,11 +423,11 @@ def test_check_exits_1_on_drift(
         monkeypatch.setenv(key, value)
     for job in warehouse_roles.JOBS:
         monkeypatch.setenv(warehouse_roles.ROLE_ENV[job], getattr(roles, job))
-    argv = ["apply", "--profiles-dir", str(tmp_path)]
-    assert warehouse_roles.main([*argv, "--check"]) == 1
+    argv = ["roles", "apply", "--profiles-dir", str(tmp_path)]
+    assert olist([*argv, "--check"]) == 1
     assert "extra: role" in capsys.readouterr().out
-    assert warehouse_roles.main(argv) == 0
-    assert warehouse_roles.main([*argv, "--check"]) == 0
+    assert olist(argv) == 0
+    assert olist([*argv, "--check"]) == 0
     assert "nothing to change" in capsys.readouterr().out
 
 
@@ -485,8 +486,7 @@ def test_infra_redshift_roles_sql_is_the_generated_script(monkeypatch: pytest.Mo
         monkeypatch.delenv(name, raising=False)
     written = (PROJECT_ROOT / "infra" / "redshift" / "roles.sql").read_text(encoding="utf-8")
     assert written == redshift_script(redshift_statements(Roles(), Layout())), (
-        "infra/redshift/roles.sql is stale: python -m olist_elt.ops.roles redshift-sql > "
-        "infra/redshift/roles.sql"
+        "infra/redshift/roles.sql is stale: olist roles redshift-sql > infra/redshift/roles.sql"
     )
 
 

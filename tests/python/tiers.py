@@ -48,9 +48,10 @@ HEAVY_PROGRAMS = frozenset(
         "olist-run",
         "olist-daily",
         "olist-replay",
-        "olist",
     }
 )
+# `olist` subcommands that build, load or start a server; `olist --help` and the like are light.
+HEAVY_OLIST_SUBCOMMANDS = frozenset({"run", "daily", "replay", "diff", "roles", "pg"})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -83,12 +84,23 @@ def _heavy_program(args: Any) -> str | None:
     first = os.fsdecode(argv[0])
     words = first.split() if isinstance(args, str) else [first]
     name = os.path.basename(words[0]) if words else ""
+    rest = words[1:] if isinstance(args, str) else [os.fsdecode(a) for a in argv[1:]]
+    if name.startswith("olist") and ("--help" in rest or "-h" in rest):
+        return None  # prints its help and exits
     if name in HEAVY_PROGRAMS:
         return name
+    if name == "olist" and rest and rest[0] in HEAVY_OLIST_SUBCOMMANDS:
+        return f"olist {rest[0]}"
     if name.startswith("python") and len(argv) > 2 and os.fsdecode(argv[1]) == "-m":
         module = os.fsdecode(argv[2]).split(".")[0]
         if module in {"dbt", "moto"}:
             return f"python -m {os.fsdecode(argv[2])}"
+        if (
+            module == "olist_elt"
+            and len(argv) > 3
+            and os.fsdecode(argv[3]) in HEAVY_OLIST_SUBCOMMANDS
+        ):
+            return f"python -m olist_elt {os.fsdecode(argv[3])}"
     return None
 
 

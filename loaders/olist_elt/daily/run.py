@@ -196,7 +196,7 @@ class DbtSession:
         self.build_flags = [] if write_artifacts else ["--no-write-json"]
         self._manifest: Any = None
         self.parse_seconds = 0.0
-        self.project_dir = Path(project_dir)
+        self.project_dir = self.settings.project_dir
         self._selections: dict[tuple[str | None, tuple[str, ...]], frozenset[str]] = {}
         self._selector: Any = None  # dbt's NodeSelector, made on the first selection
         self._selectors: Any = None
@@ -231,8 +231,8 @@ class DbtSession:
         """The unique ids of a selectors.yml selector, or of --select arguments, by dbt.
 
         What `dbt ls --indirect-selection empty` lists (a test only when the selection names
-        it), through dbt's selector on the session's manifest: `dbt ls` itself costs about
-        0.4 s a call, this a few milliseconds (docs/daily-selection.md).
+        it), through dbt's selector on the session's manifest: `dbt ls` would load the project
+        again on every call (docs/daily-selection.md).
         """
         from dbt.graph.cli import parse_union
         from dbt.graph.selector_spec import IndirectSelection, SelectionCriteria

@@ -18,12 +18,11 @@ The comparison is plain SQL that DuckDB, PostgreSQL and Redshift all run (no IS 
 FROM, which Redshift lacks; no GROUP BY ALL). Recce, the open tool for this, was tried
 first: see docs/review.md for why it is not used.
 
-    python -m olist_elt.review.diff --baseline prod-state [--target duckdb|postgres]
+    olist diff --baseline prod-state [--target duckdb|postgres]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -811,43 +810,3 @@ def render_markdown(report: Report) -> str:
 
 
 # --- command line -------------------------------------------------------------------------
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="olist-diff",
-        description="Build what the checkout changed and compare its data with the baseline.",
-        epilog="example: python -m olist_elt.review.diff --baseline prod-state "
-        "--markdown target/diff/report.md",
-    )
-    parser.add_argument("--baseline", default="prod-state", help="manifest.json (+ olist.duckdb)")
-    parser.add_argument("--target", default=os.environ.get("OLIST_TARGET", "duckdb"))
-    parser.add_argument("--project-dir", default=str(PROJECT_ROOT))
-    parser.add_argument("--profiles-dir", default=None)
-    parser.add_argument("--review-schema", default="review", help="schema prefix of the build")
-    parser.add_argument("--markdown", help="also write the Markdown report to this file")
-    parser.add_argument("--json", help="also write the report as JSON to this file")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    try:
-        report = diff(
-            Path(args.baseline),
-            project_dir=Path(args.project_dir),
-            target=args.target,
-            profiles_dir=Path(args.profiles_dir) if args.profiles_dir else None,
-            review_schema=args.review_schema,
-        )
-    except ConfigError as exc:
-        print(f"olist diff: {exc}", file=sys.stderr)
-        return 2
-    text = report.markdown()
-    for path, content in ((args.markdown, text), (args.json, report.to_json())):
-        if path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_text(content, encoding="utf-8")
-    print(text)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

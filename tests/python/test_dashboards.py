@@ -128,10 +128,8 @@ def _marts_headline(database: Path) -> dict[str, dict[str, Any]]:
         months = connection.execute(
             f"select distinct order_month from {MARTS}.monthly_revenue_by_state order by 1"
         ).fetchall()
-        last_purchase = connection.execute(
-            f"select cast(date_trunc('month', max(purchased_at)) as date) from {MARTS}.fct_orders"
-        ).fetchone()[0]
-        complete = [m for (m,) in months if m < last_purchase]
+        # The mart holds revenue orders only: its last month is that of the last revenue order.
+        complete = [m for (m,) in months][:-1]
         figures = {}
         for label, month in (("current", complete[-1]), ("previous", complete[-2])):
             gmv = connection.execute(

@@ -158,10 +158,19 @@ def overview_months(rows: list[Row]) -> list[Row]:
 
 
 def latest_complete_month(months: list[Row]) -> int:
-    """Index of the latest complete month: the one before the month of the last purchase."""
-    if len(months) < 3:
-        raise ValueError(f"the overview needs at least three months of orders, found {len(months)}")
-    return len(months) - 2
+    """Index of the latest complete month: the one before the month of the last revenue order.
+
+    A month is complete once orders of a later month have arrived. The last revenue order
+    rather than the last purchase: the Olist history ends in months holding only a few
+    canceled orders, which would otherwise make an empty month the headline.
+    """
+    with_orders = [index for index, month in enumerate(months) if month["orders"]]
+    if not with_orders or with_orders[-1] < 2:
+        raise ValueError(
+            "the overview needs revenue orders in a month with two earlier months of "
+            f"history; found {len(with_orders)} months with revenue orders of {len(months)}"
+        )
+    return with_orders[-1] - 1
 
 
 def render_overview(rows: list[Row]) -> Content:
@@ -201,7 +210,7 @@ def render_overview(rows: list[Row]) -> Content:
         charts=(("overview-gmv", gmv), ("overview-quality", quality)),
         note=(
             f"Headline figures for {current['month']}, the latest complete month (the month "
-            f"before that of the last purchase), against {previous['month']}."
+            f"before that of the last revenue order), against {previous['month']}."
         ),
     )
 

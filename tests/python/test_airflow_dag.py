@@ -64,6 +64,7 @@ NON_DBT_TASKS = {
     "archive_run_results",
     "source_freshness",
     "docs_generate",
+    "build_dashboards",
 }
 
 
@@ -121,6 +122,7 @@ def make_airflow_home(
             "OLIST_DBT_MANIFEST": str(work / "dbt-target" / "manifest.json"),
             "OLIST_RUN_HISTORY_DIR": str(work / "run-history"),
             "OLIST_DOCS_DIR": str(work / "docs"),
+            "OLIST_DASHBOARDS_DIR": str(work / "dashboards"),
             **extra_env,
         }
     )
@@ -205,6 +207,8 @@ def test_dag_parses_with_expected_tasks_dependencies_retries_and_timeouts(
     assert "dbt_build.stg_olist__orders_model_build" in dbt_roots
     assert all(t.startswith("dbt_build.") for t in tasks["source_freshness"]["upstream"])
     assert tasks["docs_generate"]["upstream"] == ["source_freshness"]
+    assert all(t.startswith("dbt_build.") for t in tasks["build_dashboards"]["upstream"])
+    assert "olist dashboards" in tasks["build_dashboards"]["bash_command"]
     assert all(t.startswith("dbt_build.") for t in tasks["archive_run_results"]["upstream"])
     assert "dbt_build.fct_orders_model_build" in _ancestors(tasks, "archive_run_results")
     assert "dbt_build.stg_olist__orders_model_build" in _ancestors(

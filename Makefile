@@ -75,8 +75,10 @@ lock: $(PIP_TOOLS_VENV)/.installed
 	$(PIP_COMPILE) $(LOCK_ARGS) --extra dev -o $(LOCK) pyproject.toml
 	$(PIP_COMPILE) $(LOCK_ARGS) -o $(AIRFLOW_LOCK) orchestration/requirements-airflow.in
 
+# On DuckDB the build is kept as the baseline of `make diff` (docs/review.md).
 run: install
 	$(BIN)/olist run --target $(TARGET) --scale $(SCALE) --seed $(SEED) $(if $(OLIST_SOURCE),--source $(OLIST_SOURCE))
+	@if [ "$(TARGET)" = duckdb ]; then $(MAKE) --no-print-directory -s baseline; fi
 
 test: install airflow-install
 	$(BIN)/python -m pytest
@@ -163,6 +165,7 @@ baseline:
 	cp target/manifest.json $(BASELINE)/
 	if [ -f target/run_results.json ]; then cp target/run_results.json $(BASELINE)/; fi
 	if [ "$(TARGET)" = duckdb ]; then cp warehouse/olist.duckdb $(BASELINE)/; fi
+	@echo "kept as the baseline of make diff: $(BASELINE)/"
 
 # Build state:modified+ beside the baseline and report what changed in the data
 # (docs/review.md); the Markdown is the pull-request comment.

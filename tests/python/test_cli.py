@@ -117,7 +117,8 @@ def test_help_lists_every_subcommand_with_an_example(
         (["history", "load"], "olist history load: error: the following arguments are required: "
                               "FOLDER"),
         (["nope"], "olist: error: SUBCOMMAND: invalid choice: 'nope' (choose from 'run', 'load', "
-                   "'generate', 'replay', 'daily', 'history', 'diff', 'roles', 'pg')"),
+                   "'generate', 'replay', 'daily', 'history', 'diff', 'dashboards', 'roles', "
+                   "'pg')"),
         ([], "olist: error: give a subcommand (olist --help lists them)"),
     ],
 )  # fmt: skip

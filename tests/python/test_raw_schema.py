@@ -78,25 +78,32 @@ def duckdb_query(database: Path) -> Query:
     return query
 
 
-def test_run_with_schema_builds_from_it_on_duckdb(
-    datasets: tuple[Path, Path],
-    isolated: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    default_set, other_set = datasets
+@pytest.fixture
+def duckdb_with_default_set(
+    datasets: tuple[Path, Path], isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, int]:
+    """A DuckDB file whose raw_olist holds the default set: (the file, its order count)."""
     database = tmp_path / "olist.duckdb"
     monkeypatch.setenv("OLIST_DUCKDB_PATH", str(database))
-    first = load(str(default_set), target="duckdb", profiles_dir=str(isolated))
+    first = load(str(datasets[0]), target="duckdb", profiles_dir=str(isolated))
     assert first.ok, first.summary()
-    default_orders = duckdb_query(database)(f"select count(*) from {DEFAULT_RAW_SCHEMA}.orders")
+    [(orders,)] = duckdb_query(database)(f"select count(*) from {DEFAULT_RAW_SCHEMA}.orders")
+    return database, orders
+
+
+def test_run_with_schema_builds_from_it_on_duckdb(
+    datasets: tuple[Path, Path],
+    duckdb_with_default_set: tuple[Path, int],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    other_set = datasets[1]
+    database, default_orders = duckdb_with_default_set
 
     code = main(["run", "--target", "duckdb", "--source", str(other_set), "--schema", OTHER])
     out = capsys.readouterr().out
     assert code == 0, out
     assert f"loaded into schema {OTHER}" in out
-    assert_built_from_other_schema(duckdb_query(database), default_orders[0][0])
+    assert_built_from_other_schema(duckdb_query(database), default_orders)
 
 
 def test_run_with_schema_builds_from_it_on_postgres(
@@ -129,19 +136,12 @@ def test_run_with_schema_builds_from_it_on_postgres(
 
 def test_daily_with_schema_builds_from_it(
     datasets: tuple[Path, Path],
-    isolated: Path,
+    duckdb_with_default_set: tuple[Path, int],
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    default_set, other_set = datasets
-    database = tmp_path / "olist.duckdb"
-    monkeypatch.setenv("OLIST_DUCKDB_PATH", str(database))
-    first = load(str(default_set), target="duckdb", profiles_dir=str(isolated))
-    assert first.ok, first.summary()
-    [(default_orders,)] = duckdb_query(database)(
-        f"select count(*) from {DEFAULT_RAW_SCHEMA}.orders"
-    )
+    other_set = datasets[1]
+    database, default_orders = duckdb_with_default_set
     drops = tmp_path / "drops"
     written = replay(other_set, drops)
     last = written.days[min(60, len(written.days) - 1)]

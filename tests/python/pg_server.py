@@ -25,6 +25,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,6 +93,19 @@ def admin(server: devserver.PgServer, sql: str) -> None:
         connection.autocommit = True
         with connection.cursor() as cursor:
             cursor.execute(sql)
+    finally:
+        connection.close()
+
+
+def query(dsn: str, sql: str) -> list[tuple[Any, ...]]:
+    """Run one statement on a database (a fresh connection) and return its rows, if any."""
+    import psycopg2
+
+    connection = psycopg2.connect(dsn)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchall() if cursor.description else []
     finally:
         connection.close()
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import psycopg2
 import pytest
 
 from dbt_cli import PROJECT_ROOT, run_dbt
@@ -32,6 +31,7 @@ from olist_elt.errors import SourceError
 from olist_elt.generate.dataset import generate
 from olist_elt.load.loader import LoadReport, load
 from olist_elt.spec import LINEAGE_COLUMNS, OLIST_FILES, by_table
+from pg_server import query
 from s3_server import S3Server
 
 ROLE = "arn:aws:iam::123456789012:role/olist-copy"
@@ -375,16 +375,6 @@ def test_s3_drops(replayed: Replayed, warehouse: DuckDBWarehouse, s3_env: S3Serv
 # --- PostgreSQL ----------------------------------------------------------------------------
 
 
-def pg_query(dsn: str, sql: str) -> list[tuple[Any, ...]]:
-    connection = psycopg2.connect(dsn)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            return cursor.fetchall() if cursor.description else []
-    finally:
-        connection.close()
-
-
 def test_postgres_drops(
     replayed: Replayed, pg_env: devserver.PgServer, pg_database: str, tmp_path: Path
 ) -> None:
@@ -402,9 +392,9 @@ def test_postgres_drops(
     def counts() -> dict[str, int]:
         counts = {}
         for spec in OLIST_FILES:
-            (exists,) = pg_query(dsn, f"select to_regclass('raw_olist.{spec.table}') is not null")
+            (exists,) = query(dsn, f"select to_regclass('raw_olist.{spec.table}') is not null")
             sql = f"select count(*) from raw_olist.{spec.table}"
-            counts[spec.table] = pg_query(dsn, sql)[0][0] if exists[0] else 0
+            counts[spec.table] = query(dsn, sql)[0][0] if exists[0] else 0
         return counts
 
     assert [r.ingest_date for r in run(pending=True)] == [day1, day3]
@@ -414,13 +404,13 @@ def test_postgres_drops(
     assert counts() == expected
     assert set(statuses(run(dates=[day2])).values()) == {"skipped"}
     assert counts() == expected
-    raw = pg_query(
+    raw = query(
         dsn,
         "select _ingest_date, order_status from raw_olist.orders "
         f"where order_id = '{order_id}' order by _ingest_date desc limit 1",
     )
     assert raw == [(day3, status3)]
-    columns = pg_query(
+    columns = query(
         dsn,
         "select column_name, data_type from information_schema.columns "
         "where table_schema = 'raw_olist' and table_name = 'orders' order by ordinal_position",
@@ -428,7 +418,7 @@ def test_postgres_drops(
     assert [c for c, _ in columns[-4:]] == list(LINEAGE_COLUMNS)
     assert columns[-1] == ("_ingest_date", "date")
     # No lineage default is left behind on the table.
-    assert pg_query(
+    assert query(
         dsn,
         "select count(*) from information_schema.columns where table_schema = 'raw_olist' "
         "and column_default is not null",

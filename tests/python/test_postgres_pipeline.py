@@ -23,13 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import psycopg2
 import pytest
 
 from olist_elt.dev import postgres as devserver
 from olist_elt.load.loader import load
 from olist_elt.spec import LINEAGE_COLUMNS
-from pg_server import admin
+from pg_server import admin, query
 from redshift_compile import PROJECT_ROOT, patched_env, run_dbt
 
 log = logging.getLogger(__name__)
@@ -48,13 +47,7 @@ class PgBuild:
     seconds: dict[str, float] = field(default_factory=dict)
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
-        connection = psycopg2.connect(self.server.dsn(self.database))
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(sql)
-                return cursor.fetchall()
-        finally:
-            connection.close()
+        return query(self.server.dsn(self.database), sql)
 
 
 @pytest.fixture(scope="module")

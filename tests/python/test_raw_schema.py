@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import psycopg2
 import pytest
 
 from dbt_cli import write_profiles
@@ -24,6 +23,7 @@ from olist_elt.generate.dataset import generate
 from olist_elt.load.loader import load
 from olist_elt.settings import Settings
 from olist_elt.spec import DEFAULT_RAW_SCHEMA, OLIST_FILES
+from pg_server import query as pg_query
 
 pytestmark = pytest.mark.slow
 
@@ -116,13 +116,7 @@ def test_run_with_schema_builds_from_it_on_postgres(
     default_set, other_set = datasets
 
     def query(sql: str) -> list[tuple[Any, ...]]:
-        connection = psycopg2.connect(pg_env.dsn(pg_database))
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(sql)
-                return cursor.fetchall()
-        finally:
-            connection.close()
+        return pg_query(pg_env.dsn(pg_database), sql)
 
     first = load(str(default_set), target="postgres", profiles_dir=str(isolated))
     assert first.ok, first.summary()

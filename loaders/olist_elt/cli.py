@@ -114,6 +114,17 @@ def integer(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
 
+# AWS advises COPY files of 1 MB to 1 GB after compression (docs/redshift.md).
+COPY_PART_MAX_BYTES = 1 << 30
+
+
+def positive_integer(text: str) -> int:
+    value = integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
 def port_number(text: str) -> int:
     value = integer(text)
     if not 0 < value < 65536:
@@ -341,16 +352,49 @@ def _load_drops(args: argparse.Namespace, settings: Settings, common: dict[str, 
     return 0 if all(report.ok for report in reports) else 1
 
 
+def _bytes(count: int) -> str:
+    return f"{count / 1e6:,.1f} MB" if count >= 1e6 else f"{count / 1e3:,.1f} kB"
+
+
 def _generate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from olist_elt.generate.dataset import generate
+    from olist_elt.errors import SourceError
+    from olist_elt.generate.dataset import generate_to
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    sizes: dict[str, int] = {}
     started = time.perf_counter()
-    rows = generate(args.out, scale=args.scale, seed=args.seed, gzip=args.gzip)
+    try:
+        rows = generate_to(
+            args.out,
+            scale=args.scale,
+            seed=args.seed,
+            gzip=args.gzip,
+            parts=args.parts,
+            endpoint_url=args.endpoint_url,
+            on_file=lambda path: sizes.__setitem__(path.name, path.stat().st_size),
+        )
+    except SourceError as exc:
+        print(f"olist generate: {exc}", file=sys.stderr)
+        return 1
     elapsed = time.perf_counter() - started
-    suffix = ".gz" if args.gzip else ""
-    for name in sorted(rows):
-        print(f"{rows[name]:>10,}  {args.out / (name + suffix)}")
+    out = args.out.rstrip("/")
+    for spec in sorted(OLIST_FILES, key=lambda f: f.file_name):
+        files = sorted(n for n in sizes if spec.name_pattern.match(n))
+        where = f"{out}/{files[0]}"
+        if len(files) > 1:
+            suffix = ".csv.gz" if args.gzip else ".csv"
+            low, high = min(sizes[n] for n in files), max(sizes[n] for n in files)
+            where = (
+                f"{out}/{spec.stem}_part*{suffix}  ({len(files)} parts of "
+                f"{_bytes(low)} to {_bytes(high)})"
+            )
+        print(f"{rows[spec.file_name]:>10,}  {where}")
+    if args.gzip and max(sizes.values()) > COPY_PART_MAX_BYTES:
+        print(
+            "olist generate: a file is over 1 GB compressed, the most AWS advises per file "
+            "for Redshift COPY: pass a larger --parts",
+            file=sys.stderr,
+        )
     print(
         f"{sum(rows.values()):>10,}  rows in {elapsed:.1f} s (scale {args.scale:g}, "
         f"seed {args.seed})"
@@ -643,10 +687,20 @@ def build_parser() -> tuple[Parser, dict[str, tuple[Parser, Command]]]:
     )
 
     generate = add(
-        "generate", _generate, _docstring("olist_elt.generate.dataset"), parents=[generator]
+        "generate", _generate, _docstring("olist_elt.generate.dataset"), parents=[generator, s3]
     )
-    generate.add_argument("--out", type=Path, required=True, help="folder to write into")
+    generate.add_argument(
+        "--out", required=True, help="folder or s3://bucket/prefix/ to write into"
+    )
     generate.add_argument("--gzip", action="store_true", help="write .csv.gz files")
+    generate.add_argument(
+        "--parts",
+        type=positive_integer,
+        default=1,
+        metavar="N",
+        help="write each table but the category translation as N parts <file>_part<K>.csv[.gz] "
+        "(for Redshift: a multiple of the slices, each part 1 MB-1 GB compressed; default 1)",
+    )
 
     replay = add("replay", _replay, _docstring("olist_elt.daily.replay"), parents=[s3])
     replay.add_argument("source", help="folder holding the nine Olist files (generated or real)")

@@ -7,6 +7,7 @@ staging models agree with it. Change a file's shape here and nowhere else.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # Logical staging types. Staging casts each raw text column to one of these;
@@ -51,6 +52,17 @@ class OlistFile:
     @property
     def stem(self) -> str:
         return self.file_name.removesuffix(".csv")
+
+    @property
+    def name_pattern(self) -> re.Pattern[str]:
+        """Names a copy of the file may have: ``<stem>.csv[.gz]`` or a part
+        ``<stem>_part<N>.csv[.gz]`` (group 1: N, group 2: ``.gz``)."""
+        return re.compile(rf"^{re.escape(self.stem)}(?:_part(\d+))?\.csv(\.gz)?$")
+
+    def part_name(self, number: int, parts: int, gzip: bool) -> str:
+        """Part ``number`` of ``parts``, zero-padded so that a listing sorts in part order."""
+        suffix = ".csv.gz" if gzip else ".csv"
+        return f"{self.stem}_part{number:0{len(str(parts))}d}{suffix}"
 
 
 def _col(name: str, type_: str = STRING, staged_as: str | None = None) -> Column:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -82,9 +83,11 @@ class TableWriter:
     timestamps as 'YYYY-MM-DD HH:MM:SS') and are written as they are.
     """
 
-    def __init__(self, out_dir: Path, olist_file: OlistFile, compress: bool = False) -> None:
+    def __init__(
+        self, out_dir: Path, olist_file: OlistFile, compress: bool = False, name: str | None = None
+    ) -> None:
         self.olist_file = olist_file
-        self.path = out_dir / output_name(olist_file, compress)
+        self.path = out_dir / (name or output_name(olist_file, compress))
         self._tmp_path = self.path.with_name(self.path.name + ".tmp")
         self._style = STYLES.get(olist_file.table, DEFAULT_STYLE)
         self._names = frozenset(olist_file.column_names)
@@ -101,7 +104,7 @@ class TableWriter:
         if self._compress:
             # mtime=0 and a fixed name keep the gzip header, and so the bytes, reproducible.
             binary = gzip.GzipFile(
-                filename=self.olist_file.file_name,
+                filename=self.path.name.removesuffix(".gz"),
                 mode="wb",
                 fileobj=raw,
                 mtime=0,
@@ -169,11 +172,117 @@ class TableWriter:
             self._raw.close()
         if exc_type is None:
             os.replace(self._tmp_path, self.path)
-            # The loader refuses a folder holding both X.csv and X.csv.gz (it cannot tell
-            # which is current), so a run in the other compression replaces the old copy.
-            other = self.path.with_name(output_name(self.olist_file, not self._compress))
-            if other.exists():
-                other.unlink()
-                log.info("removed %s, replaced by %s", other.name, self.path.name)
         else:
             self._tmp_path.unlink(missing_ok=True)
+
+
+class PartedWriter:
+    """One table as a whole file (``parts`` 1) or as ``parts`` files ``<stem>_part<K>.csv[.gz]``.
+
+    Rows are grouped in units (a row, or an order for the tables written per order, so that
+    an order's items, payments and reviews are in the same part as the order); part K holds
+    units ``[units * (K-1) // parts, units * K // parts)``: about equal parts, and the parts
+    read in order are the whole file's rows, row for row. Each part has the header. Only
+    one part is open at a time, so memory does not grow with the number of parts.
+
+    ``on_file`` is called with each file once it is complete (renamed into place). When the
+    table is complete, the other copies of it in the folder (whole file, other compression,
+    parts of an earlier split) are removed: the loader would refuse or mix them.
+    """
+
+    def __init__(
+        self,
+        out_dir: Path,
+        olist_file: OlistFile,
+        compress: bool = False,
+        *,
+        parts: int = 1,
+        units: int = 0,
+        on_file: Callable[[Path], None] | None = None,
+    ) -> None:
+        if parts < 1:
+            raise ValueError(f"parts must be >= 1, got {parts}")
+        self.out_dir = out_dir
+        self.olist_file = olist_file
+        self.compress = compress
+        # Never an empty part: a tiny table gets as many parts as it has units.
+        self.parts = max(1, min(parts, units))
+        self._starts = [units * k // self.parts for k in range(1, self.parts)]
+        self._on_file = on_file
+        self._writer: TableWriter | None = None
+        self._number = 0
+        self.files: list[Path] = []
+        self.rows = 0
+
+    def _name(self, number: int) -> str:
+        if self.parts == 1:
+            return output_name(self.olist_file, self.compress)
+        return self.olist_file.part_name(number, self.parts, self.compress)
+
+    def _open(self, number: int) -> None:
+        self._number = number
+        self._writer = TableWriter(self.out_dir, self.olist_file, self.compress, self._name(number))
+        self._writer.__enter__()
+
+    def _close(self) -> None:
+        assert self._writer is not None
+        self._writer.__exit__(None, None, None)
+        self.rows += self._writer.rows
+        self.files.append(self._writer.path)
+        if self._on_file is not None:
+            self._on_file(self._writer.path)
+        self._writer = None
+
+    def __enter__(self) -> PartedWriter:
+        self._open(1)
+        return self
+
+    def at(self, unit: int) -> None:
+        """The rows written next belong to ``unit`` (0-based, never decreasing)."""
+        while self._number < self.parts and unit >= self._starts[self._number - 1]:
+            self._close()
+            self._open(self._number + 1)
+
+    def write(self, row: Row) -> None:
+        assert self._writer is not None
+        self._writer.write(row)
+
+    def write_all(self, rows: Iterable[Row]) -> None:
+        """Rows of the current unit (see ``at``)."""
+        assert self._writer is not None
+        self._writer.write_all(rows)
+
+    def write_units(self, rows: Iterable[Row]) -> None:
+        """All the table's rows, each its own unit, split across the parts."""
+        iterator = iter(rows)
+        done = 0
+        for start in self._starts[self._number - 1 :]:
+            assert self._writer is not None
+            self._writer.write_all(itertools.islice(iterator, start - done))
+            done = start
+            self.at(start)
+        assert self._writer is not None
+        self._writer.write_all(iterator)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            if self._writer is not None:
+                self._writer.__exit__(exc_type, exc, tb)
+            return
+        self._close()
+        if self._number != self.parts:
+            raise RuntimeError(
+                f"{self.olist_file.file_name}: wrote {self._number} of {self.parts} parts: "
+                "fewer units than announced"
+            )
+        written = {path.name for path in self.files}
+        pattern = self.olist_file.name_pattern
+        for path in sorted(self.out_dir.iterdir()):
+            if pattern.match(path.name) and path.name not in written and path.is_file():
+                path.unlink()
+                log.info("removed %s, replaced by %s", path.name, self._name(1))

@@ -6,7 +6,8 @@ Which files make a table (one rule for both kinds of source, non-recursive):
 - parts ``<stem>_part<N>.csv[.gz]`` (loaded in the order of N; each part has the header).
 
 Anything else is an error naming what was found: no match (missing file), both
-``.csv`` and ``.csv.gz``, a whole file beside parts, or parts mixing compressions.
+``.csv`` and ``.csv.gz``, a whole file beside parts, parts mixing compressions, or two
+parts with the same number (``_part1`` and ``_part01``).
 The loader never guesses which copy is current.
 
 S3 goes through boto3's standard credential chain; ``endpoint_url`` (or the
@@ -28,7 +29,6 @@ import hashlib
 import logging
 import os
 import random
-import re
 import time
 import zlib
 from abc import ABC, abstractmethod
@@ -143,7 +143,7 @@ class Source(ABC):
 def _match(
     spec: OlistFile, listing: Sequence[SourceFile], where: str, folders: Sequence[str] = ()
 ) -> TableFiles | SourceError:
-    pattern = re.compile(rf"^{re.escape(spec.stem)}(?:_part(\d+))?\.csv(\.gz)?$")
+    pattern = spec.name_pattern
     whole: list[SourceFile] = []
     parts: list[tuple[int, SourceFile]] = []
     for source_file in listing:
@@ -173,6 +173,13 @@ def _match(
     if len({f.gzip for _, f in parts}) > 1:
         return SourceError(
             f"parts of table {spec.table} mix compressed and plain files in {where}: {names}"
+        )
+    numbers = [number for number, _ in parts]
+    if twice := sorted({n for n in numbers if numbers.count(n) > 1}):
+        same = ", ".join(sorted(f.name for n, f in parts if n == twice[0]))
+        return SourceError(
+            f"parts of table {spec.table} in {where} share part number {twice[0]}: {same}; "
+            "keep one file per part number (a set left over from an earlier split?)"
         )
     return TableFiles(spec=spec, files=tuple(f for _, f in sorted(parts, key=lambda p: p[0])))
 

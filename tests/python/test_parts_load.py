@@ -18,6 +18,7 @@ import pytest
 from sqlglot import exp
 
 from loader_files import write_profiles
+from olist_elt.cli import main
 from olist_elt.dev import postgres as devserver
 from olist_elt.generate.dataset import UNSPLIT, generate, generate_to
 from olist_elt.load.loader import LoadReport, load
@@ -85,6 +86,17 @@ def test_generate_writes_the_parts_to_s3_and_removes_other_copies(
     for key, path in written.items():
         body = client.get_object(Bucket=parted.bucket, Key=key)["Body"].read()
         assert body == path.read_bytes(), f"{key}: not the bytes generated locally"
+
+
+def test_generate_to_a_missing_bucket_fails_with_one_line(
+    s3_env: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = "s3://no-such-bucket-olist/olist/"
+    assert main(["generate", "--scale", "0.002", "--parts", "2", "--out", out]) == 1
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error == (
+        f"olist generate: listing {out}: S3 bucket 'no-such-bucket-olist' does not exist"
+    )
 
 
 def same_rows(query: Any, table: str, left: str, right: str) -> None:

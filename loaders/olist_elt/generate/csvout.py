@@ -225,13 +225,13 @@ class PartedWriter:
         self._writer.__enter__()
 
     def _close(self) -> None:
-        assert self._writer is not None
-        self._writer.__exit__(None, None, None)
-        self.rows += self._writer.rows
-        self.files.append(self._writer.path)
+        writer, self._writer = self._writer, None  # closed once, even if on_file fails
+        assert writer is not None
+        writer.__exit__(None, None, None)
+        self.rows += writer.rows
+        self.files.append(writer.path)
         if self._on_file is not None:
-            self._on_file(self._writer.path)
-        self._writer = None
+            self._on_file(writer.path)
 
     def __enter__(self) -> PartedWriter:
         self._open(1)

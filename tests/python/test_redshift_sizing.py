@@ -87,6 +87,7 @@ class Measured:
     gz_tenth: dict[str, int]  # the same command at --scale 0.1
     drops: list[Path]  # oldest first
     rows: int  # over all drops, from replay's summary line
+    seed: str  # as generate prints it
 
 
 def sizes(folder: Path) -> tuple[dict[str, int], dict[str, int]]:
@@ -128,7 +129,9 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> Measured:
     assert replay_argv[2] == doc_out, "the replay block does not replay the generated set"
 
     generated = work / "parts-s1"
-    run(with_option(generate_argv[1:], "--out", str(generated)))
+    printed = run(with_option(generate_argv[1:], "--out", str(generated)))
+    seed = re.search(r"\(scale [\d.]+, seed (\d+)\)$", printed.strip())
+    assert seed, printed
     tenth = work / "parts-s0.1"
     run(with_option(with_option(generate_argv[1:], "--out", str(tenth)), "--scale", "0.1"))
     drops = work / "drops"
@@ -142,6 +145,7 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> Measured:
         gz_tenth=sizes(tenth)[0],
         drops=sorted(drops.iterdir()),
         rows=int(summary.group(2).replace(",", "")),
+        seed=seed.group(1),
     )
 
 
@@ -236,6 +240,7 @@ def test_figures_in_the_prose_follow_the_measurements(
     measured: Measured, drop_rows: dict[str, list[str]]
 ) -> None:
     text = " ".join(section().split())
+    assert f"(the command below, seed {measured.seed})" in text, "the seed measured is not named"
     # size follows scale: scale 1 against the same command at scale 0.1, compressed
     ratio = re.search(
         r"the scale-1 set is ([\d.]+) times the scale-0\.1 one compressed, table by table "
@@ -250,6 +255,15 @@ def test_figures_in_the_prose_follow_the_measurements(
     ]
     total = sum(measured.gz.values()) / sum(measured.gz_tenth.values())
     assert ratio.groups() == (f"{total:.1f}", f"{min(per_table):.1f}", f"{max(per_table):.1f}")
+
+    # with --parts 64, every part within AWS's 1 MB to 1 GB but the sellers'
+    advice = re.search(
+        r"every part is between `1 MB` and `1 GB` compressed.*?except the sellers", text
+    )
+    assert advice, "the sentence on part sizes is gone or reworded"
+    part = {t: measured.gz[t] * SCALE_UP / PARTS_AT_SCALE_100 for t in measured.gz}
+    outside = sorted(t for t in part if t not in UNSPLIT and not 1e6 <= part[t] <= 1e9)
+    assert outside == ["sellers"], f"parts of 64 outside 1 MB to 1 GB: {outside}"
 
     objects = re.search(r"`(\d+) x (\d+) \+ (\d+) = (\d+)`", text)
     assert objects, "the count of objects of a scale-100 load is gone"

@@ -108,6 +108,8 @@ def table(results: Json) -> str:
             text = ", ".join(
                 f"{p} {ratios[p]:.2f}" for p in ("generate", "load", "build") if p in ratios
             )
+            if memory := ratios.get("peak_rss"):
+                text += "; peak RSS " + ", ".join(f"{p} {r:.2f}" for p, r in memory.items())
             row(key.replace("_", " "), f"x{ratios['scale_factor']:g} data", text)
     if "loader_peak_rss_growth" in scale:
         row("loader peak RSS, largest / reference scale", f"{scale['loader_peak_rss_growth']:.2f}x")

@@ -24,6 +24,8 @@ BEGIN = "<!-- bench:begin: written by `make bench` (benchmarks/render.py); do no
 END = "<!-- bench:end -->"
 
 Json = dict[str, Any]
+WIDTH = 60  # of the table's first column
+GROWING_SHOWN = 12  # growing nodes listed in the table; the JSON has them all
 
 
 class RenderError(Exception):
@@ -35,13 +37,13 @@ def table(results: Json) -> str:
     lines: list[str] = []
 
     def row(measure: str, value: str, note: str = "") -> None:
-        lines.append(f"{measure:<50} {value:>14}  {note}".rstrip())
+        lines.append(f"{measure:<{WIDTH}} {value:>14}  {note}".rstrip())
 
     def mb(figures: Json) -> str:
         return f"peak {figures['peak_rss_mb']:.0f} MB rss / {figures['peak_pss_mb']:.0f} MB pss"
 
     row("measure", "value", "details")
-    lines.append("-" * 110)
+    lines.append("-" * (WIDTH + 60))
     reference = results["settings"]["reference_scale"]
     for key, label in (("load", f"scale {reference:g}"), ("load_real_set", "real files")):
         for engine, figures in results.get(key, {}).items():
@@ -157,7 +159,7 @@ def table(results: Json) -> str:
     history = results.get("history")
     if history:
         history_rows(history, row)
-    lines.append("-" * 110)
+    lines.append("-" * (WIDTH + 60))
     for goal in results.get("goals", []):
         status = "met" if goal["met"] else "MISSED"
         row(f"goal: {goal['goal']}", f"{goal['value']:.2f}", f"limit {goal['limit']:g}: {status}")
@@ -169,9 +171,17 @@ def history_scales(history: Json) -> list[tuple[str, Json]]:
     return sorted(history.get("by_scale", {}).items(), key=lambda item: float(item[0]))
 
 
+def node_label(node: str, width: int = WIDTH - 4) -> str:
+    """A node as the table shows it: its name without the resource type or a test's hash."""
+    kind, _, name = node.partition(".")
+    if kind in {"test", "unit_test"}:
+        name = name.rpartition(".")[0] or name
+    return name if len(name) <= width else name[: width - 3] + "..."
+
+
 def top_nodes(seconds: Json, count: int = 5) -> str:
     ranked = sorted(seconds.items(), key=lambda item: -item[1])[:count]
-    return ", ".join(f"{node.partition('.')[2]} {value:.2f}" for node, value in ranked)
+    return ", ".join(f"{node_label(node)} {value:.2f}" for node, value in ranked)
 
 
 def history_rows(history: Json, row: Callable[..., None]) -> None:
@@ -207,12 +217,14 @@ def history_rows(history: Json, row: Callable[..., None]) -> None:
             str(len(growing)),
             f"more than {threshold['min_seconds']:g} s and {threshold['min_ratio']:g}x slower",
         )
-        for node in growing:
+        for node in growing[:GROWING_SHOWN]:
             row(
-                f"  {node['node'].partition('.')[2]}",
+                f"  {node_label(node['node'])}",
                 f"{node['seconds_largest']:.2f} s",
                 f"{node['seconds_smallest']:.2f} s at history {history['smallest']:g}",
             )
+        if len(growing) > GROWING_SHOWN:
+            row(f"  ({len(growing) - GROWING_SHOWN} more in the JSON)", "")
 
 
 def history_tables(history: Json) -> list[str]:
@@ -220,8 +232,12 @@ def history_tables(history: Json) -> list[str]:
     scales = history_scales(history)
     if not scales:
         return []
-    base = scales[0][1]["increment"]["wall_seconds"]
+    first = scales[0][1]
+    base = first["increment"]["wall_seconds"]
     lines = [
+        f"The drop of {first['day']} (scale {first['drop_scale']:g}) on each history; the "
+        "full refresh right after it on the same warehouse.",
+        "",
         "| history scale | increment s (cpu) | full refresh s (cpu) | increment / full refresh "
         "| increment / smallest history's | peak RSS MB | slowest increment nodes, s |",
         "|---:|---:|---:|---:|---:|---:|---|",
@@ -247,7 +263,7 @@ def history_tables(history: Json) -> list[str]:
         for model in models:
             spent, share = model["increment_seconds"], model["ratio"]
             lines.append(
-                f"| {model['model'].partition('.')[2]} "
+                f"| {node_label(model['model'])} "
                 f"| {'not built' if spent is None else f'{spent:.2f}'} "
                 f"| {model['full_refresh_seconds']:.2f} | {model['saved_seconds']:.2f} "
                 f"| {'' if share is None else f'{share:.2f}'} |"

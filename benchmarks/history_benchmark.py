@@ -55,8 +55,8 @@ CACHE_ROOT = PROJECT_ROOT / "data" / "bench-history"
 LOADER_ITEMS = ("loaders/olist_elt",)  # what the raw tables of the drops depend on
 BACKGROUND_SCHEMA = "raw_background"
 # A node "grows with the history" when its time at the largest history exceeds its time at
-# the smallest by both of these: dbt's per-node time varies by a tenth of a second from run
-# to run on a busy machine, and a node of a few milliseconds can double by chance.
+# the smallest by both of these: dbt's per-node time varies by about a tenth of a second from
+# run to run on a busy machine, and a node of a few milliseconds can double by chance.
 GROWTH_MIN_SECONDS = 0.25
 GROWTH_MIN_RATIO = 1.5
 PROFILE = """\

@@ -24,7 +24,7 @@ BEGIN = "<!-- bench:begin: written by `make bench` (benchmarks/render.py); do no
 END = "<!-- bench:end -->"
 
 Json = dict[str, Any]
-WIDTH = 60  # of the table's first column
+WIDTH = 70  # of the table's first column
 GROWING_SHOWN = 12  # growing nodes listed in the table; the JSON has them all
 
 

@@ -713,7 +713,7 @@ def history_goals(history: Json) -> list[tuple[str, float | None, float]]:
         increment = by_scale[scale]["increment"]["wall_seconds"]
         found.append(
             (
-                f"increment at history {scale:g} / at history {smallest:g} (same drop)",
+                f"increment at history {scale:g} / increment at history {smallest:g} (same drop)",
                 ratio(increment, by_scale[smallest]["increment"]["wall_seconds"]),
                 GOAL_HISTORY_GROWTH,
             )

@@ -121,13 +121,17 @@ def test_history_goals_at_10_and_at_the_largest() -> None:
     }
     goals = run_all.history_goals(history)
     assert goals == [
-        ("increment at history 10 / at history 1 (same drop)", 2.0, run_all.GOAL_HISTORY_GROWTH),
+        (
+            "increment at history 10 / increment at history 1 (same drop)",
+            2.0,
+            run_all.GOAL_HISTORY_GROWTH,
+        ),
         ("increment / full refresh at history 10", 0.08, run_all.GOAL_HISTORY_INCREMENT_RATIO),
     ]
     history["by_scale"]["30"] = scale_row(12.0, 400.0, {})
     names = [name for name, _, _ in run_all.history_goals(history)]
     assert names[2:] == [
-        "increment at history 30 / at history 1 (same drop)",
+        "increment at history 30 / increment at history 1 (same drop)",
         "increment / full refresh at history 30",
     ]
     assert run_all.history_goals({}) == []

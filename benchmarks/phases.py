@@ -176,6 +176,25 @@ def incremental_phase(args: Args) -> Args:
     return {"returncode": status, "output": buffer.getvalue()[-12000:]}
 
 
+def history_phase(args: Args) -> Args:
+    """history_benchmark.measure() for one history scale: its figures as they come.
+
+    A failed load or build raises, so the phase fails and run_all records the part failed.
+    """
+    from datetime import date
+
+    import history_benchmark
+
+    return history_benchmark.measure(
+        args["history_scale"],
+        drop_scale=args["drop_scale"],
+        seed=args["seed"],
+        background_seed=args["background_seed"],
+        day=date.fromisoformat(args["day"]),
+        work=Path(args["work"]),
+    )
+
+
 PHASES: dict[str, Callable[[Args], Args]] = {
     "generate": generate_phase,
     "duckdb_floor": duckdb_floor_phase,
@@ -184,6 +203,7 @@ PHASES: dict[str, Callable[[Args], Args]] = {
     "dbt": dbt_phase,
     "command": command_phase,
     "incremental": incremental_phase,
+    "history": history_phase,
 }
 
 

@@ -13,6 +13,7 @@ import argparse
 import json
 import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ BEGIN = "<!-- bench:begin: written by `make bench` (benchmarks/render.py); do no
 END = "<!-- bench:end -->"
 
 Json = dict[str, Any]
+WIDTH = 70  # of the table's first column
+GROWING_SHOWN = 12  # growing nodes listed in the table; the JSON has them all
 
 
 class RenderError(Exception):
@@ -34,13 +37,13 @@ def table(results: Json) -> str:
     lines: list[str] = []
 
     def row(measure: str, value: str, note: str = "") -> None:
-        lines.append(f"{measure:<50} {value:>14}  {note}".rstrip())
+        lines.append(f"{measure:<{WIDTH}} {value:>14}  {note}".rstrip())
 
     def mb(figures: Json) -> str:
         return f"peak {figures['peak_rss_mb']:.0f} MB rss / {figures['peak_pss_mb']:.0f} MB pss"
 
     row("measure", "value", "details")
-    lines.append("-" * 110)
+    lines.append("-" * (WIDTH + 60))
     reference = results["settings"]["reference_scale"]
     for key, label in (("load", f"scale {reference:g}"), ("load_real_set", "real files")):
         for engine, figures in results.get(key, {}).items():
@@ -107,6 +110,8 @@ def table(results: Json) -> str:
             text = ", ".join(
                 f"{p} {ratios[p]:.2f}" for p in ("generate", "load", "build") if p in ratios
             )
+            if memory := ratios.get("peak_rss"):
+                text += "; peak RSS " + ", ".join(f"{p} {r:.2f}" for p, r in memory.items())
             row(key.replace("_", " "), f"x{ratios['scale_factor']:g} data", text)
     if "loader_peak_rss_growth" in scale:
         row("loader peak RSS, largest / reference scale", f"{scale['loader_peak_rss_growth']:.2f}x")
@@ -126,6 +131,13 @@ def table(results: Json) -> str:
             f"{split['parse_seconds']:.2f} "
             f"+ build {split['build_seconds']:.2f} s (executing {split['busy_seconds']:.2f} s)",
         )
+    if "one_model_floor" in loop:
+        floor = loop["one_model_floor"]
+        row(
+            f"  floor: {floor['command']}, empty project",
+            f"{floor['wall_seconds']:.2f} s",
+            f"the project's one-model build / this floor: {loop['one_model_floor_ratio']:.2f}x",
+        )
     check = results.get("check")
     if check:
         row(
@@ -135,19 +147,128 @@ def table(results: Json) -> str:
         )
     inc = results.get("incremental")
     if inc:
+        label = f"reference: daily increment / load + full build (scale {reference:g})"
         if "ratio" in inc:
             row(
-                "daily increment / full refresh",
+                label,
                 f"{inc['ratio']:.3f}",
                 f"{inc['increment_seconds']:.1f} s vs {inc['full_refresh_seconds']:.1f} s",
             )
         else:
-            row("daily increment / full refresh", "n/a", "see JSON: output kept")
-    lines.append("-" * 110)
+            row(label, "n/a", "see JSON: output kept")
+    history = results.get("history")
+    if history:
+        history_rows(history, row)
+    lines.append("-" * (WIDTH + 60))
     for goal in results.get("goals", []):
         status = "met" if goal["met"] else "MISSED"
         row(f"goal: {goal['goal']}", f"{goal['value']:.2f}", f"limit {goal['limit']:g}: {status}")
     return "\n".join(lines)
+
+
+def history_scales(history: Json) -> list[tuple[str, Json]]:
+    """The history part's rows, smallest history first."""
+    return sorted(history.get("by_scale", {}).items(), key=lambda item: float(item[0]))
+
+
+def node_label(node: str, width: int = WIDTH - 4) -> str:
+    """A node as the table shows it: its name without the resource type or a test's hash."""
+    kind, _, name = node.partition(".")
+    if kind in {"test", "unit_test"}:
+        name = name.rpartition(".")[0] or name
+    return name if len(name) <= width else name[: width - 3] + "..."
+
+
+def top_nodes(seconds: Json, count: int = 5) -> str:
+    ranked = sorted(seconds.items(), key=lambda item: -item[1])[:count]
+    return ", ".join(f"{node_label(node)} {value:.2f}" for node, value in ranked)
+
+
+def history_rows(history: Json, row: Callable[..., None]) -> None:
+    """The history part's lines of the table (through ``row``): per scale, then the nodes
+    whose time grows with the history."""
+    scales = history_scales(history)
+    previous: tuple[str, Json] | None = None
+    for key, figures in scales:
+        increment, full = figures["increment"], figures["full_refresh"]
+        against = ""
+        if previous:
+            growth = increment["wall_seconds"] / previous[1]["increment"]["wall_seconds"]
+            full_growth = full["wall_seconds"] / previous[1]["full_refresh"]["wall_seconds"]
+            against = (
+                f"; vs history {previous[0]}: increment {growth:.2f}x, "
+                f"full refresh {full_growth:.2f}x"
+            )
+        row(
+            f"history {key}: increment (same drop)",
+            f"{increment['wall_seconds']:.2f} s",
+            f"cpu {increment['cpu_seconds']:.1f} s; full refresh {full['wall_seconds']:.1f} s "
+            f"(cpu {full['cpu_seconds']:.1f} s); ratio {figures['ratio']:.3f}{against}; "
+            f"peak {figures['peak_rss_mb']:.0f} MB rss",
+        )
+        row("  slowest increment nodes, s", "", top_nodes(increment["node_seconds"]))
+        previous = (key, figures)
+    if len(scales) > 1:
+        threshold = history["growth_threshold"]
+        label = f"history {history['largest']:g} vs {history['smallest']:g}"
+        growing = history.get("growing_nodes", [])
+        row(
+            f"increment nodes growing, {label}",
+            str(len(growing)),
+            f"more than {threshold['min_seconds']:g} s and {threshold['min_ratio']:g}x slower",
+        )
+        for node in growing[:GROWING_SHOWN]:
+            row(
+                f"  {node_label(node['node'])}",
+                f"{node['seconds_largest']:.2f} s",
+                f"{node['seconds_smallest']:.2f} s at history {history['smallest']:g}",
+            )
+        if len(growing) > GROWING_SHOWN:
+            row(f"  ({len(growing) - GROWING_SHOWN} more in the JSON)", "")
+
+
+def history_tables(history: Json) -> list[str]:
+    """Markdown: per history scale, then per incremental model its measured saving."""
+    scales = history_scales(history)
+    if not scales:
+        return []
+    first = scales[0][1]
+    base = first["increment"]["wall_seconds"]
+    lines = [
+        f"The drop of {first['day']} (scale {first['drop_scale']:g}) on each history; the "
+        "full refresh right after it on the same warehouse.",
+        "",
+        "| history scale | increment s (cpu) | full refresh s (cpu) | increment / full refresh "
+        "| increment / smallest history's | peak RSS MB | slowest increment nodes, s |",
+        "|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for key, figures in scales:
+        increment, full = figures["increment"], figures["full_refresh"]
+        lines.append(
+            f"| {key} | {increment['wall_seconds']:.2f} ({increment['cpu_seconds']:.1f}) "
+            f"| {full['wall_seconds']:.1f} ({full['cpu_seconds']:.1f}) | {figures['ratio']:.3f} "
+            f"| {increment['wall_seconds'] / base:.2f} | {figures['peak_rss_mb']:.0f} "
+            f"| {top_nodes(increment['node_seconds'], 3)} |"
+        )
+    models = history.get("incremental_models", [])
+    if models:
+        lines += [
+            "",
+            f"Incremental models at history {history['largest']:g}: each one's time in the "
+            "increment against the full refresh.",
+            "",
+            "| incremental model | increment s | full refresh s | saved s | increment / full |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for model in models:
+            spent, share = model["increment_seconds"], model["ratio"]
+            lines.append(
+                f"| {node_label(model['model'])} "
+                f"| {'not built' if spent is None else f'{spent:.2f}'} "
+                f"| {model['full_refresh_seconds']:.2f} | {model['saved_seconds']:.2f} "
+                f"| {'' if share is None else f'{share:.2f}'} |"
+            )
+    return [*lines, ""]
 
 
 def machine_line(results: Json) -> str:
@@ -195,6 +316,8 @@ def block(results: Json) -> str:
     for part, error in sorted(results.get("errors", {}).items()):
         lines.append(f"Part `{part}` failed: {error}")
         lines.append("")
+    if results.get("history"):
+        lines += history_tables(results["history"])
     lines += ["```text", table(results), "```"]
     return "\n".join(lines)
 

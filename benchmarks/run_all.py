@@ -21,8 +21,14 @@ memory is its own; the reference scale is --reference-scale, 1 by default):
   the reference one, and the loader's peak memory across scales.
 - iteration: a no-op reload (`olist load` of unchanged files: every table skipped), and
   a one-model `dbt build --select` after editing a staging model (in a copy of the
-  project, partial parsing warm), as the CLI and split into parse and build.
-- incremental: benchmarks/daily_increment_benchmark.py's main(), its printed figures.
+  project, partial parsing warm), as the CLI and split into parse and build; the same
+  one-model build in an empty dbt project (dbt's floor for it) and the ratio of the two.
+- incremental: benchmarks/daily_increment_benchmark.py's main(), its printed figures (a
+  reference: one day against a load and full build at the reference scale).
+- history: "a day costs a day": the same day's drop on histories of --history-scales
+  (benchmarks/history_benchmark.py, one process per scale): the increment and a full
+  refresh on each, the nodes whose time grows with the history, and per incremental model
+  its time in the increment against the full refresh at the largest history.
 
 Peak memory per phase: ``peak_rss_mb``, the largest resident set of the phase's own
 processes (getrusage, exact), and ``peak_pss_mb``, the sampled sum of proportional set
@@ -49,7 +55,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -58,6 +64,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
+import history_benchmark  # noqa: E402
 import load_benchmark  # noqa: E402
 from render import table  # noqa: E402
 
@@ -66,8 +73,20 @@ from olist_elt.pipeline import GENERATED_ROOT  # noqa: E402
 
 log = logging.getLogger("bench")
 
-PARTS = ("load", "real", "postgres", "scale", "build", "e2e", "iteration", "incremental", "check")
+PARTS = (
+    "load",
+    "real",
+    "postgres",
+    "scale",
+    "build",
+    "e2e",
+    "iteration",
+    "incremental",
+    "history",
+    "check",
+)
 EDITED_MODEL = "stg_olist__sellers"
+FLOOR_MODEL = "one_row"  # the one model of the empty project the one-model build is held to
 PROJECT_ITEMS = (
     "dbt_project.yml",
     "selectors.yml",
@@ -81,8 +100,19 @@ GOAL_LOAD_RATIO = 1.5
 GOAL_E2E_SECONDS = 30.0
 GOAL_ITERATION_SECONDS = 3.0
 GOAL_LOADER_MEMORY_GROWTH = 1.5  # "flat": peak at the largest scale / at the reference one
-GOAL_INCREMENT_RATIO = 0.1
+GOAL_HISTORY_GROWTH = 1.5  # the increment at history 10 / at history 1, same drop
+GOAL_HISTORY_INCREMENT_RATIO = 0.05  # the increment / a full refresh at history 10
+GOAL_HISTORY_AT = 10.0  # the history scale the two goals above are judged at (and the largest)
 GOAL_CHECK_SECONDS = 120.0  # make check, the contributors' fast tier
+DEFAULT_SCALES = "0.1,1,3,10"
+DEFAULT_HISTORY_SCALES = "1,3,10"
+# Scale 30 in the scale and history parts by default, because the whole run is expected to
+# stay within the 45 minutes that `make bench` may take: estimated from the scale-10 run
+# (generation, load and build times per scale unit) and the history part at small scales,
+# about 14 minutes without scale 30 and 31 with it from a fresh clone on a quiet machine (the
+# generated sets, 30 and the background 29, are a third of what 30 adds, and cached after).
+# On a shared machine, where the scale-10 build ran three times slower, pass --no-scale-30.
+WITH_30_BY_DEFAULT = True
 
 Json = dict[str, Any]
 
@@ -386,14 +416,54 @@ def copy_project(destination: Path) -> Path:
     return destination
 
 
-def edit_model(project: Path, count: int) -> None:
+def edit_model(project: Path, model: str, count: int) -> None:
     """A change dbt's partial parsing must pick up: a comment at the end of the model."""
-    path = next((project / "models").rglob(f"{EDITED_MODEL}.sql"))
+    path = next((project / "models").rglob(f"{model}.sql"))
     path.write_text(path.read_text() + f"\n-- benchmark edit {count}\n")
 
 
+def floor_project(destination: Path) -> Path:
+    """An empty dbt project of one trivial model, on the same profile as the real one."""
+    (destination / "models").mkdir(parents=True)
+    (destination / "dbt_project.yml").write_text(
+        "name: bench_floor\nversion: '1.0'\nconfig-version: 2\nprofile: olist_elt\n"
+        "model-paths: [models]\nmodels:\n  bench_floor:\n    +materialized: table\n"
+    )
+    (destination / "models" / f"{FLOOR_MODEL}.sql").write_text("select 1 as one\n")
+    return destination
+
+
+def one_model_build(
+    runner: Runner, work: Path, project: Path, model: str, environ: dict[str, str]
+) -> Json:
+    """`dbt build --select model` after an edit, as typed, partial parsing warmed first."""
+    args = dbt_args(runner, "duckdb", work, project)
+    runner.run("dbt", {**args, "parse_only": True}, environ)  # warm partial parsing, not timed
+    edit_model(project, model, 1)
+    argv = [str(Path(sys.executable).parent / "dbt"), "build", "--select", model]
+    for option, key in (
+        ("--project-dir", "project_dir"),
+        ("--profiles-dir", "profiles"),
+        ("--target", "target"),
+        ("--target-path", "target_path"),
+        ("--log-path", "log_path"),
+    ):
+        argv += [option, args[key]]
+    cli = runner.run("command", {"argv": argv}, environ)
+    figures = {
+        **cli.as_json(),
+        "command": f"dbt build --select {model}",
+        "ok": cli.result["returncode"] == 0,
+    }
+    figures.pop("output", None)
+    if not figures["ok"]:
+        raise PhaseFailed(f"{figures['command']} in {project} failed:\n{cli.result['output']}")
+    return figures
+
+
 def iteration(runner: Runner, source: Path, database: str) -> Json:
-    """A no-op reload and a one-model build after an edit, on an already built warehouse."""
+    """A no-op reload and a one-model build after an edit, on an already built warehouse; the
+    same one-model build in an empty project, dbt's floor for it."""
     environ = {"OLIST_DUCKDB_PATH": database}
     bin_dir = Path(sys.executable).parent
     result: Json = {}
@@ -414,35 +484,25 @@ def iteration(runner: Runner, source: Path, database: str) -> Json:
 
     work = runner.scratch / "iteration"
     project = copy_project(work / "project")
-    args = dbt_args(runner, "duckdb", work, project)
-    runner.run("dbt", {**args, "parse_only": True}, environ)  # warm partial parsing, not timed
-    edit_model(project, 1)
-    argv = [
-        str(bin_dir / "dbt"),
-        "build",
-        "--select",
-        EDITED_MODEL,
-        "--project-dir",
-        args["project_dir"],
-        "--profiles-dir",
-        args["profiles"],
-        "--target",
-        "duckdb",
-        "--target-path",
-        args["target_path"],
-        "--log-path",
-        args["log_path"],
-    ]
-    cli = runner.run("command", {"argv": argv}, environ)
-    result["one_model_cli"] = {
-        **cli.as_json(),
-        "command": f"dbt build --select {EDITED_MODEL}",
-        "ok": cli.result["returncode"] == 0,
-    }
-    result["one_model_cli"].pop("output", None)
-    edit_model(project, 2)
-    split = runner.run("dbt", {**args, "select": [EDITED_MODEL]}, environ)
+    result["one_model_cli"] = one_model_build(runner, work, project, EDITED_MODEL, environ)
+    edit_model(project, EDITED_MODEL, 2)
+    split = runner.run(
+        "dbt", {**dbt_args(runner, "duckdb", work, project), "select": [EDITED_MODEL]}, environ
+    )
     result["one_model_split"] = split.as_json()
+
+    floor_work = runner.scratch / "iteration-floor"
+    floor = one_model_build(
+        runner,
+        floor_work,
+        floor_project(floor_work / "project"),
+        FLOOR_MODEL,
+        {"OLIST_DUCKDB_PATH": str(floor_work / "floor.duckdb")},
+    )
+    result["one_model_floor"] = floor
+    result["one_model_floor_ratio"] = ratio(
+        result["one_model_cli"]["wall_seconds"], floor["wall_seconds"]
+    )
     return result
 
 
@@ -470,6 +530,32 @@ def incremental(runner: Runner, scale: float, seed: int, data_dir: Path) -> Json
     else:  # its output changed: keep it, so the figures can still be read by eye
         figures["output"] = output[-3000:]
     return figures
+
+
+def history(runner: Runner, args: argparse.Namespace) -> Json:
+    """The same day's drop on each history scale, each in its own process, then the summary."""
+    by_scale: dict[float, Json] = {}
+    for scale in args.history_scale_list:
+        phase = runner.run(
+            "history",
+            {
+                "history_scale": scale,
+                "drop_scale": args.history_drop_scale,
+                "seed": args.seed,
+                "background_seed": args.background_seed,
+                "day": str(args.history_day),
+                "work": str(runner.scratch),
+            },
+            {"OLIST_GENERATED_DIR": str(args.data_dir)},
+        )
+        by_scale[scale] = phase.as_json()
+    digests = {row["drop_sha256"] for row in by_scale.values()}
+    if len(digests) != 1:
+        raise PhaseFailed(f"the drop of {args.history_day} differed between history scales")
+    return {
+        "by_scale": {f"{scale:g}": row for scale, row in by_scale.items()},
+        **history_benchmark.summarise(by_scale),
+    }
 
 
 # --- summary --------------------------------------------------------------------------------
@@ -501,6 +587,19 @@ def linear_fit(points: list[tuple[float, float]]) -> tuple[float, float] | None:
     return mean_y - slope * mean_x, slope
 
 
+def scale_ratios(by_scale: Json, high: float, low: float) -> Json:
+    """Time per phase and peak RSS of the load and build at scale ``high`` over ``low``."""
+    ratios: Json = {"scale_factor": high / low, "peak_rss": {}}
+    for phase in ("generate", "load", "build"):
+        top = by_scale[f"{high:g}"].get(phase)
+        bottom = by_scale[f"{low:g}"].get(phase)
+        if top and bottom:
+            ratios[phase] = ratio(top["seconds"], bottom["seconds"])
+            if phase != "generate":
+                ratios["peak_rss"][phase] = ratio(top["peak_rss_mb"], bottom["peak_rss_mb"])
+    return ratios
+
+
 def scale_summary(rows: dict[float, Json], generation: dict[float, Json], reference: float) -> Json:
     by_scale: Json = {}
     for scale, row in rows.items():
@@ -511,14 +610,12 @@ def scale_summary(rows: dict[float, Json], generation: dict[float, Json], refere
     largest = max(rows)
     if largest == reference or reference not in rows:
         return summary
-    factor = largest / reference
-    ratios: Json = {"scale_factor": factor}
-    for phase in ("generate", "load", "build"):
-        high = by_scale[f"{largest:g}"].get(phase)
-        low = by_scale[f"{reference:g}"].get(phase)
-        if high and low:
-            ratios[phase] = ratio(high["seconds"], low["seconds"])
-    summary[f"time_ratio_{largest:g}_to_{reference:g}"] = ratios
+    summary[f"time_ratio_{largest:g}_to_{reference:g}"] = scale_ratios(by_scale, largest, reference)
+    # The largest scale against the one below it too (30 against 10): what stops growing
+    # linearly shows there, where a ratio to the reference scale would average it away.
+    below = max(scale for scale in rows if scale < largest)
+    if below > reference:
+        summary[f"time_ratio_{largest:g}_to_{below:g}"] = scale_ratios(by_scale, largest, below)
     summary["loader_peak_rss_growth"] = ratio(
         by_scale[f"{largest:g}"]["load"]["peak_rss_mb"],
         by_scale[f"{reference:g}"]["load"]["peak_rss_mb"],
@@ -576,6 +673,11 @@ def goals(results: Json, reference: float) -> list[Json]:
                     ratios.get(phase),
                     ratios["scale_factor"],
                 )
+            add(
+                f"build peak RSS {key.removeprefix('time_')}",
+                ratios.get("peak_rss", {}).get("build"),
+                ratios["scale_factor"],
+            )
     add(
         "loader peak RSS, largest / reference scale",
         scale.get("loader_peak_rss_growth"),
@@ -590,14 +692,39 @@ def goals(results: Json, reference: float) -> list[Json]:
             loop["one_model_cli"]["wall_seconds"],
             GOAL_ITERATION_SECONDS,
         )
-    add(
-        "daily increment / full refresh",
-        results.get("incremental", {}).get("ratio"),
-        GOAL_INCREMENT_RATIO,
-    )
+    for name, value, limit in history_goals(results.get("history", {})):
+        add(name, value, limit)
     check = results.get("check", {})
     if check.get("ok"):
         add("make check, s", check["wall_seconds"], GOAL_CHECK_SECONDS)
+    return found
+
+
+def history_goals(history: Json) -> list[tuple[str, float | None, float]]:
+    """The goals of "a day costs a day", at history GOAL_HISTORY_AT and at the largest one."""
+    by_scale = {float(key): row for key, row in history.get("by_scale", {}).items()}
+    if not by_scale:
+        return []
+    smallest = min(by_scale)
+    found: list[tuple[str, float | None, float]] = []
+    for scale in sorted({max(by_scale), GOAL_HISTORY_AT} & set(by_scale)):
+        if scale == smallest:
+            continue
+        increment = by_scale[scale]["increment"]["wall_seconds"]
+        found.append(
+            (
+                f"increment at history {scale:g} / increment at history {smallest:g} (same drop)",
+                ratio(increment, by_scale[smallest]["increment"]["wall_seconds"]),
+                GOAL_HISTORY_GROWTH,
+            )
+        )
+        found.append(
+            (
+                f"increment / full refresh at history {scale:g}",
+                ratio(increment, by_scale[scale]["full_refresh"]["wall_seconds"]),
+                GOAL_HISTORY_INCREMENT_RATIO,
+            )
+        )
     return found
 
 
@@ -653,7 +780,9 @@ def utc_now() -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scales", default="0.1,1,3,10", help="comma-separated generator scales")
+    parser.add_argument(
+        "--scales", help=f"comma-separated generator scales (default {DEFAULT_SCALES})"
+    )
     parser.add_argument(
         "--reference-scale",
         type=float,
@@ -671,6 +800,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=GENERATED_ROOT,
         help="cache of generated files (default: the one make run uses)",
     )
+    parser.add_argument(
+        "--history-scales",
+        help="comma-separated history scales of the history part, each at least the drop "
+        f"scale (default {DEFAULT_HISTORY_SCALES})",
+    )
+    parser.add_argument(
+        "--history-drop-scale",
+        type=float,
+        default=1.0,
+        help="scale of the generated set whose replayed drops every history holds",
+    )
+    parser.add_argument(
+        "--history-day",
+        type=date.fromisoformat,
+        default=history_benchmark.DEFAULT_DAY,
+        help="the drop the history part times",
+    )
+    parser.add_argument(
+        "--background-seed",
+        type=int,
+        default=history_benchmark.DEFAULT_BACKGROUND_SEED,
+        help="seed of the background sets that make a history larger than the drops' set",
+    )
+    parser.add_argument(
+        "--scale-30",
+        action=argparse.BooleanOptionalAction,
+        help="add scale 30 to the scale and history parts (--no-scale-30: leave it out); "
+        f"default: {'added' if WITH_30_BY_DEFAULT else 'left out'} when the scales are not given",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "bench-output")
     args = parser.parse_args(argv)
     args.skip = {part for part in args.skip.split(",") if part}
@@ -678,8 +836,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(
             f"unknown part(s) to skip: {', '.join(sorted(unknown))}; known: {', '.join(PARTS)}"
         )
-    args.scale_list = sorted({float(s) for s in args.scales.split(",") if s})
+    try:
+        args.scale_list = scale_list(args.scales, DEFAULT_SCALES, args.scale_30)
+        args.history_scale_list = scale_list(
+            args.history_scales, DEFAULT_HISTORY_SCALES, args.scale_30
+        )
+        for scale in args.history_scale_list:
+            history_benchmark.background_scale(scale, args.history_drop_scale)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.background_seed == args.seed:
+        parser.error("--background-seed must differ from --seed: the history needs its own keys")
     return args
+
+
+def scale_list(given: str | None, default: str, with_30: bool | None) -> list[float]:
+    """The scales of --scales or --history-scales, with 30 added or removed by --scale-30."""
+    try:
+        scales = {float(s) for s in (given or default).split(",") if s.strip()}
+    except ValueError:
+        raise ValueError(f"scales are comma-separated numbers, got {given!r}") from None
+    if with_30 or (with_30 is None and given is None and WITH_30_BY_DEFAULT):
+        scales.add(30.0)
+    elif with_30 is False:
+        scales.discard(30.0)
+    if not scales or min(scales) <= 0:
+        raise ValueError(f"scales must be positive numbers, got {given or default!r}")
+    return sorted(scales)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -692,6 +875,10 @@ def main(argv: list[str] | None = None) -> int:
         "started_at": utc_now(),
         "settings": {
             "scales": args.scale_list,
+            "history_scales": args.history_scale_list,
+            "history_drop_scale": args.history_drop_scale,
+            "history_day": str(args.history_day),
+            "background_seed": args.background_seed,
             "reference_scale": reference,
             "seed": args.seed,
             "repeat": args.repeat,
@@ -777,6 +964,9 @@ def main(argv: list[str] | None = None) -> int:
                 attempt(
                     "incremental", lambda: incremental(runner, reference, args.seed, args.data_dir)
                 )
+            if "history" in parts:
+                step(f"a day on histories {', '.join(f'{s:g}' for s in args.history_scale_list)}")
+                attempt("history", lambda: history(runner, args))
         finally:
             if server is not None:
                 devserver.stop(server)

@@ -27,7 +27,7 @@ def bench_run(project_root: Path, tmp_path_factory: pytest.TempPathFactory) -> d
         "--scales", ",".join(SCALES),
         "--reference-scale", SCALES[0],
         "--repeat", "2",
-        "--skip", "real,postgres,build,e2e,iteration,incremental,check",
+        "--skip", "real,postgres,build,e2e,iteration,incremental,history,check",
         "--data-dir", str(work / "data"),
         "--output", str(work / "out"),
     ]  # fmt: skip
@@ -47,7 +47,7 @@ def test_json_has_every_part_that_ran(bench_run: dict[str, Any]) -> None:
     results = bench_run["results"]
     assert results == bench_run["latest"]
     assert results["settings"]["skipped"] == sorted(
-        ["real", "postgres", "build", "e2e", "iteration", "incremental", "check"]
+        ["real", "postgres", "build", "e2e", "iteration", "incremental", "history", "check"]
     )
     for key in ("cores", "memory", "python", "dbt-core", "duckdb", "load_average_at_start"):
         assert results["machine"].get(key), f"machine description lacks {key}"
@@ -65,6 +65,7 @@ def test_json_has_every_part_that_ran(bench_run: dict[str, Any]) -> None:
         "end_to_end",
         "iteration",
         "incremental",
+        "history",
         "check",
         "build",
         "errors",

@@ -59,7 +59,7 @@ def test_table_rows_come_from_the_json(results: dict[str, Any]) -> None:
     assert "(cached timing)" in lines["scale 0.1: generate"]
     assert "generate 10.50, load 5.33" in lines["time ratio 1 to 0.1"]
     assert "3.90 s" in lines["dbt build --select stg_olist__sellers after edit"]
-    assert "0.241" in lines["daily increment / full refresh"]
+    assert "0.241" in lines["reference: daily increment / load + full build (scale 1)"]
     check = lines["make check (lint, fast tests, tiny build)"]
     assert "61.40 s" in check and "cpu 98.2 s" in check
     assert all(line == line.rstrip() for line in text.splitlines())
@@ -130,3 +130,41 @@ def test_the_benchmark_page_has_one_generated_block() -> None:
     assert text.count(render.BEGIN) == 1 and text.count(render.END) == 1
     assert text.index(render.BEGIN) < text.index(render.END)
     assert "```text\nmeasure" in text.split(render.BEGIN)[1], "the block lost its table"
+
+
+def test_history_rows_and_tables_come_from_the_json(results: dict[str, Any]) -> None:
+    text = render.table(results)
+    lines = {line.split("  ")[0]: line for line in text.splitlines()}
+    ten = lines["history 10: increment (same drop)"]
+    assert "7.25 s" in ten and "full refresh 95.0 s (cpu 160.0 s)" in ten
+    assert "ratio 0.076" in ten and "vs history 1: increment 1.86x, full refresh 5.52x" in ten
+    assert "peak 5600 MB rss" in ten
+    assert "vs history" not in lines["history 1: increment (same drop)"]
+    assert "dim_customers 3.20, customers_snapshot 1.90, fct_orders 0.52" in text
+    growing = lines["increment nodes growing, history 10 vs 1"]
+    assert "more than 0.25 s and 1.5x slower" in growing
+    assert "3.20 s" in text.split("increment nodes growing")[1].splitlines()[1]
+    (floor,) = (line for line in text.splitlines() if "floor: dbt build" in line)
+    assert "one_row, empty project" in floor and "2.60 s" in floor and "1.50x" in floor
+    assert "peak RSS load 2.46" in lines["time ratio 1 to 0.1"]
+    assert "0.241" in lines["reference: daily increment / load + full build (scale 1)"]
+
+    block = render.block(results)
+    assert "| 10 | 7.25 (6.0) | 95.0 (160.0) | 0.076 | 1.86 | 5600 |" in block
+    assert "| 1 | 3.90 (3.1) | 17.2 (30.5) | 0.227 | 1.00 | 700 |" in block
+    assert "| fct_orders | 0.52 | 6.40 | 5.88 | 0.08 |" in block
+    assert "| stg_olist__products | not built | 1.30 | 1.30 |  |" in block
+    assert "Incremental models at history 10" in block
+    assert block.index("| history scale |") < block.index("```text")
+
+
+def test_a_changed_history_figure_changes_the_block(results: dict[str, Any]) -> None:
+    changed = copy.deepcopy(results)
+    changed["history"]["incremental_models"][0]["saved_seconds"] = 4.44
+    changed["history"]["by_scale"]["10"]["increment"]["wall_seconds"] = 9.99
+    block = render.block(changed)
+    assert "| fct_orders | 0.52 | 6.40 | 4.44 |" in block
+    assert "| 10 | 9.99 (6.0) |" in block and "9.99" not in render.block(results)
+    del changed["history"]
+    assert "history 10: increment" not in render.table(changed)
+    assert "| history scale |" not in render.block(changed)

@@ -192,7 +192,7 @@ with DAG(
             exclude=["resource_type:unit_test", *os.environ.get("OLIST_DBT_EXCLUDE", "").split()],
         ),
         operator_args={
-            "vars": PRODUCTION_DBT_VARS,
+            "vars": dict(PRODUCTION_DBT_VARS),
             "install_deps": False,
             "append_env": True,
             # Runs after dbt, failed or not: keeps the node's run_results.json.

@@ -32,8 +32,9 @@ GENERATED_ROOT = Path(os.environ.get("OLIST_GENERATED_DIR") or PROJECT_ROOT / "d
 # of dbt's message, which names the dbt configs rather than this project's way out.
 SCHEMA_CHANGE_ERROR = "The source and target schemas on this incremental model are out of sync"
 SCHEMA_CHANGED = (
-    ": its columns changed and production does not change an incremental table's columns;"
-    " deploy the change with `olist daily --deploy --full-refresh` (docs/production.md)"
+    ": its columns changed, and olist commands do not change an incremental table's columns:"
+    " deploy the change with `olist daily --deploy --full-refresh`, or `olist run --force` on"
+    " a warehouse `make run` built (docs/production.md)"
 )
 
 

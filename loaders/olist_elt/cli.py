@@ -721,7 +721,8 @@ def build_parser() -> tuple[Parser, dict[str, tuple[Parser, Command]]]:
     daily.add_argument(
         "--full-refresh",
         action="store_true",
-        help="rebuild the incremental facts from scratch (after a corrected drop removed rows)",
+        help="rebuild the incremental tables the day builds from scratch (after a corrected "
+        "drop removed rows); with --deploy, every table (after a change to their columns)",
     )
     daily.add_argument(
         "--single-build", action="store_true", help="load every chosen drop, then build once"

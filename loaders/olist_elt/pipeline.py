@@ -27,6 +27,17 @@ __all__ = ["PROJECT_ROOT", "BuildSummary", "dbt_build", "run"]
 GENERATED_ROOT = Path(os.environ.get("OLIST_GENERATED_DIR") or PROJECT_ROOT / "data" / "generated")
 
 
+# What dbt says when an incremental model's columns differ from its table's
+# (on_schema_change: fail), and what olist prints after the failed node instead of the rest
+# of dbt's message, which names the dbt configs rather than this project's way out.
+SCHEMA_CHANGE_ERROR = "The source and target schemas on this incremental model are out of sync"
+SCHEMA_CHANGED = (
+    ": its columns changed, and olist commands do not change an incremental table's columns:"
+    " deploy the change with `olist daily --deploy --full-refresh`, or `olist run --force` on"
+    " a warehouse `make run` built (docs/production.md)"
+)
+
+
 @dataclass
 class BuildSummary:
     """What one `dbt build` did, counted by resource type and status."""
@@ -49,6 +60,7 @@ class BuildSummary:
                 summary.failures.append(
                     f"{resource_type} {node_result.node.name}: {status}"
                     + (f" ({message[0]})" if message else "")
+                    + (SCHEMA_CHANGED if SCHEMA_CHANGE_ERROR in (node_result.message or "") else "")
                 )
         if result.exception is not None:
             summary.failures.append(f"dbt: {result.exception}")

@@ -14,6 +14,11 @@ to every dbt invocation (``dbt_args``), so both read and write the same raw sche
 dbt learns the raw schema through ``--vars '{"olist_raw_schema": ...}'``; the source YAML
 (models/staging/olist/_olist__sources.yml) reads that var first and OLIST_RAW_SCHEMA only
 when no var is given, so a plain `dbt build` still honours the environment variable.
+
+Every olist command is production to dbt (``olist_environment: production``): incremental
+models stay incremental and refuse a changed schema until a deploy rebuilds them with
+``--full-refresh``. A plain `dbt build` (OLIST_ENVIRONMENT unset) is development and
+rebuilds the incremental models it selects whole (dbt_project.yml, docs/development.md).
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from olist_elt.spec import DEFAULT_RAW_SCHEMA
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 RAW_SCHEMA_VAR = "olist_raw_schema"  # the dbt var the source YAML reads
+ENVIRONMENT_VAR = "olist_environment"  # the dbt var dbt_project.yml's full_refresh reads
+# What production dbt runs pass (olist commands, the Airflow DAG, tests of incremental runs).
+PRODUCTION_DBT_VARS = {ENVIRONMENT_VAR: "production"}
 
 # field -> the environment variable that stands in for its option
 ENVIRONMENT = {
@@ -79,8 +87,8 @@ class Settings:
         return cls(**values)
 
     def dbt_vars(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The --vars of every dbt invocation: the raw schema, plus ``extra``."""
-        return {RAW_SCHEMA_VAR: self.raw_schema, **(extra or {})}
+        """The --vars of every dbt invocation: the raw schema, production, plus ``extra``."""
+        return {RAW_SCHEMA_VAR: self.raw_schema, **PRODUCTION_DBT_VARS, **(extra or {})}
 
     def dbt_args(self, extra_vars: Mapping[str, Any] | None = None) -> list[str]:
         """Project, profile, target and vars options for any dbt command."""

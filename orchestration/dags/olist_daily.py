@@ -39,7 +39,9 @@ Settings (environment of the scheduler and workers; defaults in brackets):
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -68,6 +70,7 @@ from cosmos.constants import (
 
 from olist_elt.ops.alerts import airflow_failure_callback, drop_has_files
 from olist_elt.ops.run_history import archive_cosmos_artifacts
+from olist_elt.settings import PRODUCTION_DBT_VARS
 
 DAG_ID = "olist_daily"
 PROJECT_DIR = Path(os.environ.get("OLIST_PROJECT_DIR", Path(__file__).resolve().parents[2]))
@@ -98,6 +101,12 @@ default_args = {
     "execution_timeout": timedelta(minutes=45),
     "on_failure_callback": airflow_failure_callback,
 }
+
+
+# Production to dbt, in every dbt task: without it dbt_project.yml's development default
+# would rebuild each incremental model whole and accept a changed schema silently
+# (docs/production.md). The same vars in each task also keep dbt's partial parse valid.
+DBT_VARS_ARG = f"--vars {shlex.quote(json.dumps(PRODUCTION_DBT_VARS))}"
 
 
 def _project_cmd(executable: str, *args: str) -> str:
@@ -183,6 +192,7 @@ with DAG(
             exclude=["resource_type:unit_test", *os.environ.get("OLIST_DBT_EXCLUDE", "").split()],
         ),
         operator_args={
+            "vars": dict(PRODUCTION_DBT_VARS),
             "install_deps": False,
             "append_env": True,
             # Runs after dbt, failed or not: keeps the node's run_results.json.
@@ -209,6 +219,7 @@ with DAG(
         bash_command=_project_cmd(
             "dbt",
             "source freshness",
+            DBT_VARS_ARG,
             f"--target {TARGET}",
             f"--profiles-dir {PROFILES_DIR}",
             f"--target-path {RUN_DIR}/source_freshness",
@@ -220,6 +231,7 @@ with DAG(
         bash_command=_project_cmd(
             "dbt",
             "docs generate",
+            DBT_VARS_ARG,
             f"--target {TARGET}",
             f"--profiles-dir {PROFILES_DIR}",
             f"--target-path {DOCS_DIR}",

@@ -34,6 +34,7 @@ def describe(folder: str) -> dict[str, object]:
                 "operator": type(task).__name__,
                 "on_failure_callback": [f"{c.__module__}.{c.__name__}" for c in callbacks],
                 "bash_command": getattr(task, "bash_command", None),
+                "dbt_vars": getattr(task, "vars", None),  # cosmos's dbt tasks
             }
         dags[dag_id] = {
             "schedule": str(dag.timetable.summary),

@@ -64,6 +64,7 @@ from dbt_cli import copy_project
 from olist_elt.dev import postgres as devserver
 from olist_elt.dev.postgres import PgServer
 from olist_elt.load.targets.postgres import PostgresTarget
+from olist_elt.settings import PRODUCTION_DBT_VARS
 from olist_elt.spec import DEFAULT_RAW_SCHEMA, LINEAGE_COLUMNS, OLIST_FILES
 
 log = logging.getLogger("redshift_compile")
@@ -349,6 +350,11 @@ def run_dbt(args: Sequence[str], *, project_dir: Path, work_dir: Path, target_pa
         "--log-path",
         str(work_dir / "logs"),
         "--no-use-colors",
+        # Production: incremental models compile (and build) incrementally when their table
+        # exists. dbt's development default would rebuild them whole, and the incremental
+        # pass would compile the full-refresh branch twice.
+        "--vars",
+        json.dumps(PRODUCTION_DBT_VARS),
     ]
     log.info("dbt %s", " ".join(args))
     result = dbtRunner().invoke(full_args)

@@ -231,6 +231,13 @@ def test_dag_parses_with_expected_tasks_dependencies_retries_and_timeouts(
     # The project venv's executables, never Airflow's.
     assert f"{PROJECT_BIN / 'olist'} load " in tasks["load_drop"]["bash_command"]
     assert "--date {{ ds }}" in tasks["load_drop"]["bash_command"]
+    # Every dbt call is production: incremental models stay incremental and refuse a
+    # changed schema, where dbt's development default would rebuild them whole.
+    production = {"olist_environment": "production"}
+    dbt_tasks = [task for task_id, task in tasks.items() if task_id.startswith("dbt_build.")]
+    assert dbt_tasks and all(task["dbt_vars"] == production for task in dbt_tasks)
+    for task_id in ("source_freshness", "docs_generate"):
+        assert f"--vars '{json.dumps(production)}'" in tasks[task_id]["bash_command"], task_id
 
 
 def _ancestors(tasks: dict[str, Any], task_id: str) -> set[str]:

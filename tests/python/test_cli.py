@@ -69,7 +69,11 @@ def test_settings_become_the_dbt_options() -> None:
     assert args[args.index("--profiles-dir") + 1] == "/p"
     assert args[args.index("--project-dir") + 1] == str(PROJECT_ROOT)
     dbt_vars = json.loads(args[args.index("--vars") + 1])
-    assert dbt_vars == {"olist_raw_schema": "raw_x", "incremental_lookback_days": 0}
+    assert dbt_vars == {
+        "olist_raw_schema": "raw_x",
+        "olist_environment": "production",
+        "incremental_lookback_days": 0,
+    }
     assert settings.load_options()["schema"] == "raw_x"
 
 
@@ -78,7 +82,8 @@ def test_the_daily_dbt_session_carries_the_raw_schema() -> None:
 
     session = DbtSession(Settings.resolve({"raw_schema": "raw_y", "target": "t"}, {}))
     assert json.loads(session.common[session.common.index("--vars") + 1]) == {
-        "olist_raw_schema": "raw_y"
+        "olist_raw_schema": "raw_y",
+        "olist_environment": "production",
     }
     assert session.common[session.common.index("--target") + 1] == "t"
 

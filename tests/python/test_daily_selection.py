@@ -104,6 +104,23 @@ def test_missing_relations_are_built_and_deploy_builds_every_view(
     assert {"dim_dates", "brazilian_states"} <= deployed
 
 
+def test_a_deploy_with_full_refresh_rebuilds_every_table_whatever_the_day(
+    session: DbtSession,
+) -> None:
+    """The way out of a changed incremental schema, whichever raw tables the day touched."""
+    options: dict[str, Any] = {"tests": "none", "deploy": True}
+    deploy = set(daily_selection(session, ["sellers"], nothing_missing, **options))
+    rebuild = set(
+        daily_selection(session, ["sellers"], nothing_missing, full_refresh=True, **options)
+    )
+    untouched = {"stg_olist__orders", "fct_orders", "int_order_payments_summed_to_orders"}
+    assert not untouched & deploy, sorted(untouched & deploy)
+    assert untouched | deploy <= rebuild, sorted(untouched - rebuild)
+    everything = set(daily_selection(session, [], nothing_missing, **options))
+    assert everything <= deploy  # the day's tables or not: project objects either way
+    assert "customers_snapshot" in rebuild  # dbt never rebuilds a snapshot: it stays as is
+
+
 def test_daily_tests_are_keys_and_relationships_of_incremental_tables(
     session: DbtSession, manifest: Any
 ) -> None:
@@ -210,6 +227,8 @@ def walked_selection(
     built = (changed & (buildable - deployed)) | {u for u in buildable if relation_of[u] in absent}
     if deploy:
         built |= deployed
+        if full_refresh:
+            built |= buildable - deployed
     if manifest.metadata.adapter_type == "postgres":
         replaced = ("table", "incremental") if full_refresh else ("table",)
         stack = [u for u in built if materialization(u) in replaced]

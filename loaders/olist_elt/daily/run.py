@@ -75,7 +75,8 @@ def daily_selection(
     Built: the models and snapshots downstream of the tables, except what changes only with
     the project (views, seeds, tables no source feeds, such as the calendar); whatever
     `missing` reports absent from the warehouse ((schema, name) pairs, lower case); with
-    ``deploy``, everything that changes only with the project; on PostgreSQL, the views
+    ``deploy``, everything that changes only with the project, and with ``deploy`` and
+    ``full_refresh`` every table as well (docs/production.md); on PostgreSQL, the views
     that read a table the build replaces (see VIEWS_BIND_TO_TABLES). Tested: the data tests of
     what is built, those of the kinds in selectors.yml's `daily_test_kinds` on incremental
     tables and those tagged `daily` (``tests="daily"``), all of them (``"all"``) or none
@@ -93,6 +94,11 @@ def daily_selection(
     built = (day & daily_tables) | {u for u in buildable if relation_of[u] in absent}
     if deploy:
         built |= project_objects
+        if full_refresh:
+            # The deploy of a change to an incremental model's columns: production refuses
+            # the changed table (on_schema_change: fail) until it is rebuilt, whichever raw
+            # tables the day touched, so every table is rebuilt whole.
+            built |= daily_tables
     if session.manifest.metadata.adapter_type in VIEWS_BIND_TO_TABLES:
         built |= _views_dropped_with(nodes, built, buildable, full_refresh)
     selected = set(built)

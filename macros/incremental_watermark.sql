@@ -1,11 +1,31 @@
 {#
-    What an incremental table has already seen, as a one-row query: the newest load time
-    on it (`loaded_at`) and the first drop date still inside the lookback window
-    (`lookback_start_date`: its newest drop date minus var incremental_lookback_days).
-    A run treats as new every source row loaded after the first or dropped on or after the
-    second (since_watermark). Used by every incremental model (the staging tables through
-    latest_version, the intermediate tables, dim_customers_history, the facts through
-    incremental_orders), each with the names of its own lineage columns.
+    The watermark rule of every incremental model (the staging tables through
+    latest_version, the intermediate tables, dim_customers_history, dim_customers, the facts
+    through macros/marts/incremental_orders.sql, the incremental business marts through
+    macros/marts/incremental_groups.sql).
+
+    What an incremental table has already seen is a one-row query over the table itself
+    (incremental_watermark): the newest load time on it (`loaded_at`) and the first drop
+    date still inside the lookback window (`lookback_start_date`: its newest drop date minus
+    var incremental_lookback_days). A run treats as new every source row loaded after the
+    first or dropped on or after the second (since_watermark).
+
+    The model names its watermark: it defines a CTE holding incremental_watermark, with the
+    names of its own lineage columns, and passes that CTE's name to the macros below, so
+    the table is read once however many sources a run compares with it:
+
+        watermark as (
+            {{ incremental_watermark('_source_loaded_at', '_source_ingest_date') }}
+        ),
+
+        changed_orders as (
+            {{ keys_since_watermark(ref('stg_olist__order_items'), 'order_id', 'watermark') }}
+        ),
+
+        order_items as (
+            select * from {{ ref('stg_olist__order_items') }}
+            {{ where_changed('order_id', 'changed_orders') }}
+        ),
 #}
 {% macro incremental_watermark(loaded_at='_loaded_at', ingest_date='_ingest_date') %}
     select
@@ -24,27 +44,43 @@
 {% endmacro %}
 
 
-{# A row counts as new: its lineage columns against the CTE or subquery `watermark`. #}
-{% macro since_watermark(loaded_at='_loaded_at', ingest_date='_ingest_date') %}
-    ({{ loaded_at }} > watermark.loaded_at or {{ ingest_date }} >= watermark.lookback_start_date)
-{%- endmacro %}
-
-
-{# The order_id of every row of `relation` (a relation or CTE) new since the CTE `watermark`. #}
-{% macro order_ids_since_watermark(relation) %}
-    select new_rows.order_id
-    from {{ relation }} as new_rows
-    cross join watermark
-    where {{ since_watermark('new_rows._loaded_at', 'new_rows._ingest_date') }}
+{#
+    A row counts as new: its lineage columns (`loaded_at`, `ingest_date`: column expressions)
+    against `watermark`, the name of a one-row CTE or subquery holding incremental_watermark,
+    which the query must have in its from clause.
+#}
+{% macro since_watermark(watermark, loaded_at='_loaded_at', ingest_date='_ingest_date') %}
+    (
+        {{ loaded_at }} > {{ watermark }}.loaded_at
+        or {{ ingest_date }} >= {{ watermark }}.lookback_start_date
+    )
 {%- endmacro %}
 
 
 {#
-    In an import CTE of a model incremental by whole orders: on an incremental run, keep
-    only the orders of the model's CTE `changed_orders`.
+    The `key` of every row of `relation` (a relation or CTE) new since `watermark` (the name
+    of a CTE holding incremental_watermark), as a query: one row per new source row, so a
+    caller that needs each key once uses `union` or `in`.
 #}
-{% macro where_order_changed(column='order_id') %}
+{% macro keys_since_watermark(
+    relation, key, watermark, loaded_at='_loaded_at', ingest_date='_ingest_date'
+) %}
+    select new_rows.{{ key }}
+    from {{ relation }} as new_rows
+    cross join {{ watermark }}
+    where {{ since_watermark(watermark, 'new_rows.' ~ loaded_at, 'new_rows.' ~ ingest_date) }}
+{%- endmacro %}
+
+
+{#
+    In an import CTE of a model incremental by key: on an incremental run, keep only the rows
+    whose `column` is one of the keys of `changed` (a CTE or relation; its key column is
+    named `key`, by default the column's name without its table). A full build keeps every row.
+#}
+{% macro where_changed(column, changed, key=none) %}
     {%- if is_incremental() %}
-    where {{ column }} in (select changed_orders.order_id from changed_orders)
+    where {{ column }} in (
+        select {{ changed }}.{{ key or column.split('.')[-1] }} from {{ changed }}
+    )
     {%- endif %}
 {% endmacro %}

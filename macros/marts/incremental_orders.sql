@@ -13,20 +13,25 @@
       order, e.g. two loads running at once, where a row can arrive with a load time older
       than one already seen.
 
-    The macro below expects the model to define the CTE `order_lineage`
-    (int_order_source_rows_aggregated_to_orders, itself incremental by order) and the
-    CTE `watermark` (incremental_watermark) before calling it; the import CTEs then keep
-    the changed orders with where_order_changed (macros/incremental_watermark.sql).
+    Both lineages are columns of `lineage` (int_order_source_rows_aggregated_to_orders,
+    itself incremental by order): the order's own rows, and its customer's. `watermark` is
+    the name of the fact's CTE holding incremental_watermark over its `_source_*` columns;
+    the fact's import CTEs then keep the changed orders with where_changed
+    (macros/incremental_watermark.sql).
 #}
 
-{# The changed-orders CTE body: one row per order to recompute. #}
-{% macro incremental_changed_orders() %}
+{# The changed orders since `watermark`, one row per order, from the order lineage. #}
+{% macro changed_orders_since_watermark(lineage, watermark) %}
     select order_lineage.order_id
-    from order_lineage
-    cross join watermark
+    from {{ lineage }} as order_lineage
+    cross join {{ watermark }}
     where
-        {{ since_watermark('order_lineage._source_loaded_at', 'order_lineage._source_ingest_date') }}
-        or {{ since_watermark(
-            'order_lineage.customer_rows_loaded_at', 'order_lineage.customer_rows_ingest_date'
+        {{ since_watermark(
+            watermark, 'order_lineage._source_loaded_at', 'order_lineage._source_ingest_date'
         ) }}
-{% endmacro %}
+        or {{ since_watermark(
+            watermark,
+            'order_lineage.customer_rows_loaded_at',
+            'order_lineage.customer_rows_ingest_date',
+        ) }}
+{%- endmacro %}

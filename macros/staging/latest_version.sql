@@ -82,7 +82,9 @@
             cross join (
                 {{ incremental_watermark() }}
             ) as watermark
-            where {{ since_watermark('new_versions._loaded_at', 'new_versions._ingest_date') }}
+            where {{ since_watermark(
+                'watermark', 'new_versions._loaded_at', 'new_versions._ingest_date'
+            ) }}
         ) as changed_keys
             on
             {%- for column in key_columns %}

@@ -29,7 +29,7 @@ order_records as (
         select customer_records.customer_unique_id
         from customer_records
         cross join watermark
-        where {{ since_watermark() }}
+        where {{ since_watermark('watermark') }}
         union
         select customer_records.customer_unique_id
         from customer_records
@@ -38,7 +38,7 @@ order_records as (
                 select order_records.customer_id
                 from order_records
                 cross join watermark
-                where {{ since_watermark() }}
+                where {{ since_watermark('watermark') }}
             )
     ),
 {% endif %}

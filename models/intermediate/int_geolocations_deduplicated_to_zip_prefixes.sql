@@ -2,6 +2,8 @@
 -- Representative point: the median latitude and, separately, the median longitude of the
 -- prefix's distinct points inside Brazil (staging already dropped exact duplicates);
 -- city and state: the most frequent spelling among those points, ties alphabetically.
+-- Lineage (the newest load time and drop date of the prefix's points): dim_customers, which
+-- is incremental by person, recomputes the people of the prefixes whose points changed.
 with
 
 geolocations as (
@@ -28,6 +30,8 @@ ranked as (
         longitude,
         city,
         state,
+        _loaded_at,
+        _ingest_date,
         count(*) over (partition by zip_code_prefix) as count_prefix_points,
         count(*) over (partition by zip_code_prefix, city, state) as count_place_name_points,
         row_number() over (partition by zip_code_prefix order by latitude) as latitude_rank,
@@ -64,7 +68,9 @@ aggregated as (
                 when longitude_rank in (lower_middle_rank, upper_middle_rank) then longitude
             end
         ) as longitude,
-        count(*) as count_points
+        count(*) as count_points,
+        max(_loaded_at) as _loaded_at,
+        max(_ingest_date) as _ingest_date
     from place_names_ranked
     group by zip_code_prefix
 ),
@@ -76,7 +82,9 @@ final as (
         state,
         cast(latitude as double precision) as latitude,
         cast(longitude as double precision) as longitude,
-        count_points
+        count_points,
+        _loaded_at,
+        _ingest_date
     from aggregated
 )
 

@@ -13,20 +13,22 @@ with
     ),
 
     changed_orders as (
-        {{ order_ids_since_watermark(ref('stg_olist__order_items')) }}
+        {{ keys_since_watermark(ref('stg_olist__order_items'), 'order_id', 'watermark') }}
         union
-        {{ order_ids_since_watermark(ref('int_order_payments_summed_to_orders')) }}
+        {{ keys_since_watermark(
+            ref('int_order_payments_summed_to_orders'), 'order_id', 'watermark'
+        ) }}
     ),
 {% endif %}
 
 order_items as (
     select * from {{ ref('stg_olist__order_items') }}
-    {{ where_order_changed() }}
+    {{ where_changed('order_id', 'changed_orders') }}
 ),
 
 order_payments as (
     select * from {{ ref('int_order_payments_summed_to_orders') }}
-    {{ where_order_changed() }}
+    {{ where_changed('order_id', 'changed_orders') }}
 ),
 
 -- The newest load and drop date behind each order's allocation: its items and payments.

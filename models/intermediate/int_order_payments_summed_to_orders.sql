@@ -11,13 +11,13 @@ with
     ),
 
     changed_orders as (
-        {{ order_ids_since_watermark(ref('stg_olist__order_payments')) }}
+        {{ keys_since_watermark(ref('stg_olist__order_payments'), 'order_id', 'watermark') }}
     ),
 {% endif %}
 
 payments as (
     select * from {{ ref('stg_olist__order_payments') }}
-    {{ where_order_changed() }}
+    {{ where_changed('order_id', 'changed_orders') }}
 ),
 
 -- The method carrying most of the order's value; ties go to the method used first.

@@ -43,13 +43,13 @@ address_periods as (
     -- orders with a row of their own (order, item, payment, review, customer record) since
     -- the watermark
     orders_with_new_rows as (
-        {{ order_ids_since_watermark('orders') }}
+        {{ keys_since_watermark('orders', 'order_id', 'watermark') }}
         union
-        {{ order_ids_since_watermark('order_items') }}
+        {{ keys_since_watermark('order_items', 'order_id', 'watermark') }}
         union
-        {{ order_ids_since_watermark('order_payments') }}
+        {{ keys_since_watermark('order_payments', 'order_id', 'watermark') }}
         union
-        {{ order_ids_since_watermark('order_reviews') }}
+        {{ keys_since_watermark('order_reviews', 'order_id', 'watermark') }}
         union
         select orders.order_id
         from orders
@@ -58,7 +58,9 @@ address_periods as (
                 select customers.customer_id
                 from customers
                 cross join watermark
-                where {{ since_watermark('customers._loaded_at', 'customers._ingest_date') }}
+                where {{ since_watermark(
+                    'watermark', 'customers._loaded_at', 'customers._ingest_date'
+                ) }}
             )
     ),
 
@@ -102,28 +104,28 @@ order_rows as (
         _loaded_at,
         _ingest_date
     from orders
-    {{ where_order_changed() }}
+    {{ where_changed('order_id', 'changed_orders') }}
     union all
     select
         order_id,
         _loaded_at,
         _ingest_date
     from order_items
-    {{ where_order_changed() }}
+    {{ where_changed('order_id', 'changed_orders') }}
     union all
     select
         order_id,
         _loaded_at,
         _ingest_date
     from order_payments
-    {{ where_order_changed() }}
+    {{ where_changed('order_id', 'changed_orders') }}
     union all
     select
         order_id,
         _loaded_at,
         _ingest_date
     from order_reviews
-    {{ where_order_changed() }}
+    {{ where_changed('order_id', 'changed_orders') }}
     union all
     select
         orders.order_id,
@@ -132,7 +134,7 @@ order_rows as (
     from orders
     inner join customers
         on orders.customer_id = customers.customer_id
-    {{ where_order_changed('orders.order_id') }}
+    {{ where_changed('orders.order_id', 'changed_orders') }}
 ),
 
 order_sources as (
@@ -175,7 +177,7 @@ final as (
         on orders.customer_id = customers.customer_id
     left join customer_sources
         on customers.customer_unique_id = customer_sources.customer_unique_id
-    {{ where_order_changed('orders.order_id') }}
+    {{ where_changed('orders.order_id', 'changed_orders') }}
 )
 
 select * from final

@@ -137,6 +137,11 @@ def test_daily_tests_are_keys_and_relationships_of_incremental_tables(
     } <= daily_tests, sorted(daily_tests)
     kinds = {kind(manifest, name) for name in daily_tests}
     assert "accepted_range" not in kinds and "relationships" in kinds, kinds
+    # the marts updated in place by person have their keys tested every day
+    assert {
+        "unique_dim_customers_customer_unique_id",
+        "unique_customer_360_customer_unique_id",
+    } <= daily_tests, sorted(daily_tests)
     # a mart rebuilt whole keeps its tests for the full build
     assert not any("monthly_revenue_by_state" in name for name in daily_tests)
     assert any("monthly_revenue_by_state" in name for name in all_tests)

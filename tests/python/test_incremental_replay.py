@@ -12,12 +12,13 @@ temporary DuckDB file with olist daily (run_daily), as a warehouse would receive
    - day REPEAT is run again with force: the drop reloaded, same rows, new load time;
 3. the remaining drops in one step (pending), so that the end state holds every file row.
 
-Then fct_order_items, fct_orders and dim_customers_history must equal a `--full-refresh`
-build of the same raw tables into another schema of the same file: the same number of
-rows and no row of one missing from the other (EXCEPT both ways, every column exact,
-money included). dim_customers_history must also match the address sequence computed here
-in Python from the source files, and the snapshot must hold every customer's current
-address with business-time validity.
+Then every incremental model of the project (read from dbt's manifest: a model made
+incremental is compared without being listed here) must equal a `--full-refresh` build of
+the same raw tables into another schema of the same file: the same number of rows and no
+row of one missing from the other (EXCEPT both ways, every column exact, money included).
+dim_customers_history must also match the address sequence computed here in Python from
+the source files, and the snapshot must hold every customer's current address with
+business-time validity.
 """
 
 from __future__ import annotations
@@ -56,30 +57,40 @@ WINDOW = 30
 LATE = 6  # position in the window of the drop loaded late
 LATE_BY = 4  # loaded after the run of day LATE + LATE_BY (lookback is 3 days)
 REPEAT = 15  # position in the window of the day run twice
-# Every table a daily run updates in place (schema suffix, model): the incremental staging
-# and intermediate tables, the incremental facts, and the address history.
-COMPARED = (
-    *(
-        ("staging", f"stg_olist__{name}")
-        for name in (
-            "orders",
-            "order_items",
-            "order_payments",
-            "order_reviews",
-            "customers",
-            "products",
-            "sellers",
-            "product_category_translations",
-        )
-    ),
-    ("intermediate", "int_order_payments_summed_to_orders"),
-    ("intermediate", "int_order_payments_allocated_to_items"),
-    ("intermediate", "int_order_source_rows_aggregated_to_orders"),
-    ("intermediate", "int_customer_addresses_collapsed_to_periods"),
-    ("marts", "fct_order_items"),
-    ("marts", "fct_orders"),
-    ("marts", "dim_customers_history"),
+# Models that must be incremental whatever else is: the list below is read from the
+# manifest, and this checks that reading it finds them.
+KNOWN_INCREMENTAL = frozenset(
+    {"stg_olist__orders", "fct_orders", "fct_order_items", "dim_customers_history"}
 )
+
+
+@dataclass(frozen=True)
+class Compared:
+    """An incremental model: its relation in the daily-run schemas and in the full refresh."""
+
+    model: str
+    incremental: str  # schema.table
+    full_refresh: str
+
+
+def incremental_models(incremental: DbtSession, full_refresh: DbtSession) -> list[Compared]:
+    """Every model of the project materialized `incremental`, from dbt's manifest, with its
+    relation on each target (schema names as the project's schema config makes them)."""
+    nodes = incremental.manifest.nodes
+    full_nodes = full_refresh.manifest.nodes
+    compared = [
+        Compared(
+            node.name,
+            f"{node.schema}.{node.alias}",
+            f"{full_nodes[unique_id].schema}.{full_nodes[unique_id].alias}",
+        )
+        for unique_id, node in sorted(nodes.items())
+        if str(node.resource_type) == "model" and node.config.materialized == "incremental"
+    ]
+    names = {c.model for c in compared}
+    assert names >= KNOWN_INCREMENTAL, f"incremental models read from the manifest: {names}"
+    return compared
+
 
 PROFILE = """\
 olist_elt:
@@ -113,6 +124,7 @@ class DailyWarehouse:
     work: Path
     runs: list[tuple[str, DailyRun]] = field(default_factory=list)
     seconds: float = 0.0
+    compared: list[Compared] = field(default_factory=list)
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         # dbt-duckdb keeps its connection to the file open in this process: share its
@@ -191,8 +203,10 @@ def daily(replayed: Replay, tmp_path_factory: pytest.TempPathFactory) -> DailyWa
     step("remaining drops", pending=True, single_build=True, tests="all")
     warehouse.seconds = time.perf_counter() - clock
 
-    full = warehouse.session("full_refresh").build(
-        ["+" + model for _, model in COMPARED],
+    full_session = warehouse.session("full_refresh")
+    warehouse.compared = incremental_models(session, full_session)
+    full = full_session.build(
+        ["+" + compared.model for compared in warehouse.compared],
         ["resource_type:test", "resource_type:unit_test"],
         full_refresh=True,
     )
@@ -223,29 +237,40 @@ def test_replay_covers_the_cases(daily: DailyWarehouse) -> None:
     log.info("%d daily runs in %.0f s", len(daily.runs), daily.seconds)
 
 
-@pytest.mark.parametrize(("layer", "model"), COMPARED)
-def test_incremental_equals_full_refresh(daily: DailyWarehouse, layer: str, model: str) -> None:
-    incremental = f"analytics_{layer}.{model}"
-    full = f"full_refresh_{layer}.{model}"
-    columns = [row[0] for row in daily.query(f"describe {incremental}")]
-    assert columns == [row[0] for row in daily.query(f"describe {full}")], "columns differ"
-    (count_incremental,) = daily.query(f"select count(*) from {incremental}")[0]
-    (count_full,) = daily.query(f"select count(*) from {full}")[0]
-    only_incremental = daily.query(
-        f"select * from {incremental} except all select * from {full} limit 5"
-    )
-    only_full = daily.query(f"select * from {full} except all select * from {incremental} limit 5")
-    assert (count_incremental, only_incremental, only_full) == (count_full, [], []), (
-        f"{model}: incremental {count_incremental} rows, full refresh {count_full}; "
-        f"columns {columns}\nonly in the incremental table: {only_incremental}\n"
-        f"only in the full refresh: {only_full}"
-    )
-    assert count_full > 0
-    if model.startswith("fct_"):
-        # the facts hold every order (item) of the files: nothing lost on the way
-        spec = by_table("orders" if model == "fct_orders" else "order_items")
+def test_incremental_equals_full_refresh(daily: DailyWarehouse) -> None:
+    """Every incremental model, row for row, whichever they are (see incremental_models)."""
+    differences = []
+    for compared in daily.compared:
+        incremental, full = compared.incremental, compared.full_refresh
+        columns = [row[0] for row in daily.query(f"describe {incremental}")]
+        if columns != [row[0] for row in daily.query(f"describe {full}")]:
+            differences.append(f"{compared.model}: columns differ")
+            continue
+        (count_incremental,) = daily.query(f"select count(*) from {incremental}")[0]
+        (count_full,) = daily.query(f"select count(*) from {full}")[0]
+        only_incremental = daily.query(
+            f"select * from {incremental} except all select * from {full} limit 5"
+        )
+        only_full = daily.query(
+            f"select * from {full} except all select * from {incremental} limit 5"
+        )
+        if (count_incremental, only_incremental, only_full) != (count_full, [], []):
+            differences.append(
+                f"{compared.model}: incremental {count_incremental} rows, full refresh "
+                f"{count_full}; columns {columns}\nonly in the incremental table: "
+                f"{only_incremental}\nonly in the full refresh: {only_full}"
+            )
+        elif count_full == 0:
+            differences.append(f"{compared.model}: empty, nothing compared")
+        log.info("%s: %d rows equal", compared.model, count_full)
+    assert not differences, "\n".join(differences)
+    # the facts hold every order (item) of the files: nothing lost on the way
+    for model, table in (("fct_orders", "orders"), ("fct_order_items", "order_items")):
+        spec = by_table(table)
         with (daily.replayed.source / spec.file_name).open(encoding="utf-8-sig") as handle:
-            assert count_full == sum(1 for _ in csv.DictReader(handle))
+            expected = sum(1 for _ in csv.DictReader(handle))
+        relation = next(c.full_refresh for c in daily.compared if c.model == model)
+        assert daily.query(f"select count(*) from {relation}")[0][0] == expected, model
 
 
 def test_incremental_tables_keep_their_comments(daily: DailyWarehouse) -> None:
@@ -255,7 +280,8 @@ def test_incremental_tables_keep_their_comments(daily: DailyWarehouse) -> None:
     comments must still be those of a table built from scratch (the full refresh schemas).
     """
 
-    def comments(schema: str, model: str) -> tuple[Any, dict[str, Any]]:
+    def comments(relation: str) -> tuple[Any, dict[str, Any]]:
+        schema, model = relation.split(".")
         table = daily.query(
             f"select comment from duckdb_tables() "
             f"where schema_name = '{schema}' and table_name = '{model}'"
@@ -266,11 +292,11 @@ def test_incremental_tables_keep_their_comments(daily: DailyWarehouse) -> None:
         )
         return (table[0][0] if table else None), dict(columns)
 
-    for layer, model in COMPARED:
-        table, columns = comments(f"analytics_{layer}", model)
-        assert table, f"{model}: no table comment after the daily runs"
+    for compared in daily.compared:
+        table, columns = comments(compared.incremental)
+        assert table, f"{compared.model}: no table comment after the daily runs"
         assert sum(1 for text in columns.values() if text) >= len(columns) // 2, columns
-        assert (table, columns) == comments(f"full_refresh_{layer}", model), model
+        assert (table, columns) == comments(compared.full_refresh), compared.model
 
 
 def test_command_line_rerun_changes_nothing(
@@ -511,29 +537,37 @@ def test_incremental_equals_full_refresh_on_postgres(
         run = run_daily(str(replayed.root), dates, **common, **{"tests": "none", **options})
         failures = [f for s in run.steps if s.dbt for f in s.dbt.summary.failures]
         assert run.ok, f"daily run of {dates} on PostgreSQL failed: {failures}"
-    full = session("full_refresh").build(
-        ["+" + model for _, model in COMPARED],
+    full_session = session("full_refresh")
+    models = incremental_models(incremental, full_session)
+    full = full_session.build(
+        ["+" + compared.model for compared in models],
         ["resource_type:test", "resource_type:unit_test"],
         full_refresh=True,
     )
     assert full.summary.ok, f"full refresh on PostgreSQL failed: {full.summary.failures}"
 
+    differences = []
     connection = psycopg2.connect(pg_server.dsn(pg_database))
     try:
         with connection.cursor() as cursor:
-            for layer, model in COMPARED:
+            for compared in models:
                 counts = []
-                for left, right in (("analytics", "full_refresh"), ("full_refresh", "analytics")):
+                for left, right in (
+                    (compared.incremental, compared.full_refresh),
+                    (compared.full_refresh, compared.incremental),
+                ):
                     cursor.execute(
-                        f"select count(*) from (select * from {left}_{layer}.{model} except all "
-                        f"select * from {right}_{layer}.{model}) as only_left"
+                        f"select count(*) from (select * from {left} except all "
+                        f"select * from {right}) as only_left"
                     )
                     counts.append(cursor.fetchone()[0])
-                cursor.execute(f"select count(*) from analytics_{layer}.{model}")
+                cursor.execute(f"select count(*) from {compared.incremental}")
                 rows = cursor.fetchone()[0]
-                assert rows > 0 and counts == [0, 0], (
-                    f"{model} on PostgreSQL: {rows} rows; rows only in the incremental table, "
-                    f"only in the full refresh: {counts}"
-                )
+                if not (rows > 0 and counts == [0, 0]):
+                    differences.append(
+                        f"{compared.model} on PostgreSQL: {rows} rows; rows only in the "
+                        f"incremental table, only in the full refresh: {counts}"
+                    )
     finally:
         connection.close()
+    assert not differences, "\n".join(differences)

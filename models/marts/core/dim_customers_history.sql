@@ -22,7 +22,9 @@ with
         select address_periods.customer_unique_id
         from {{ ref('int_customer_addresses_collapsed_to_periods') }} as address_periods
         cross join watermark
-        where {{ since_watermark('address_periods._loaded_at', 'address_periods._ingest_date') }}
+        where {{ since_watermark(
+            'watermark', 'address_periods._loaded_at', 'address_periods._ingest_date'
+        ) }}
     ),
 {% endif %}
 

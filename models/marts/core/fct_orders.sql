@@ -20,13 +20,13 @@ order_lineage as (
     ),
 
     changed_orders as (
-        {{ incremental_changed_orders() }}
+        {{ changed_orders_since_watermark('order_lineage', 'watermark') }}
     ),
 {% endif %}
 
 orders as (
     select * from {{ ref('int_orders_enriched_with_durations') }}
-    {{ where_order_changed() }}
+    {{ where_changed('order_id', 'changed_orders') }}
 ),
 
 customers as (
@@ -39,17 +39,17 @@ customer_history as (
 
 payments as (
     select * from {{ ref('int_order_payments_summed_to_orders') }}
-    {{ where_order_changed() }}
+    {{ where_changed('order_id', 'changed_orders') }}
 ),
 
 allocations as (
     select * from {{ ref('int_order_payments_allocated_to_items') }}
-    {{ where_order_changed() }}
+    {{ where_changed('order_id', 'changed_orders') }}
 ),
 
 reviews as (
     select * from {{ ref('int_order_reviews_deduplicated_to_orders') }}
-    {{ where_order_changed() }}
+    {{ where_changed('order_id', 'changed_orders') }}
 ),
 
 order_items_summed as (

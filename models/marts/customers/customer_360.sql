@@ -1,15 +1,52 @@
+{{ config(
+    materialized='incremental',
+    unique_key='customer_unique_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
 -- grain: one row per customer (customer_unique_id), every customer of dim_customers,
 -- including those without an order in the loaded data.
 -- Lifetime value is what the customer paid for orders that count towards revenue
 -- (is_revenue_order); canceled and unavailable orders still count as orders placed.
+-- Incremental by person: a run recomputes, from all their orders, the people whose row of
+-- dim_customers or one of whose orders of fct_orders changed since the table's watermark
+-- (a new order, a status change, a late review or payment, a move), and replaces their rows.
 with
 
-customers as (
+customer_rows as (
     select * from {{ ref('dim_customers') }}
 ),
 
-orders as (
+order_rows as (
     select * from {{ ref('fct_orders') }}
+),
+
+{% if is_incremental() %}
+    watermark as (
+        {{ incremental_watermark('_source_loaded_at', '_source_ingest_date') }}
+    ),
+
+    changed_people as (
+        {{ keys_since_watermark(
+            'customer_rows', 'customer_unique_id', 'watermark',
+            '_source_loaded_at', '_source_ingest_date',
+        ) }}
+        union
+        {{ keys_since_watermark(
+            'order_rows', 'customer_unique_id', 'watermark',
+            '_source_loaded_at', '_source_ingest_date',
+        ) }}
+    ),
+{% endif %}
+
+customers as (
+    select * from customer_rows
+    {{ where_changed('customer_unique_id', 'changed_people') }}
+),
+
+orders as (
+    select * from order_rows
+    {{ where_changed('customer_unique_id', 'changed_people') }}
 ),
 
 customer_orders as (
@@ -27,7 +64,9 @@ customer_orders as (
             case when {{ is_revenue_order('order_status') }} then payment_value_brl else 0 end
         ) as lifetime_value_brl,
         count(review_score) as count_reviewed_orders,
-        avg(cast(review_score as double precision)) as average_review_score
+        avg(cast(review_score as double precision)) as average_review_score,
+        max(_source_loaded_at) as orders_loaded_at,
+        max(_source_ingest_date) as orders_ingest_date
     from orders
     group by customer_unique_id
 ),
@@ -64,7 +103,12 @@ final as (
             when customer_orders.count_orders is null then 'no orders'
             when customer_orders.count_orders = 1 then 'one order'
             else 'repeat'
-        end as customer_segment
+        end as customer_segment,
+        -- lineage: the newest of the person's row and orders (greatest() ignores nulls)
+        greatest(customers._source_loaded_at, customer_orders.orders_loaded_at)
+            as _source_loaded_at,
+        greatest(customers._source_ingest_date, customer_orders.orders_ingest_date)
+            as _source_ingest_date
     from customers
     left join customer_orders
         on customers.customer_unique_id = customer_orders.customer_unique_id

@@ -268,6 +268,20 @@ def history_tables(history: Json) -> list[str]:
                 f"| {model['full_refresh_seconds']:.2f} | {model['saved_seconds']:.2f} "
                 f"| {'' if share is None else f'{share:.2f}'} |"
             )
+    reads = [(key, figures.get("view_reads") or {}) for key, figures in scales]
+    if any(read for _, read in reads):
+        views = sorted({view for _, read in reads for view in read})
+        lines += [
+            "",
+            "Business marts (views: no daily run builds them), each read whole after the "
+            "full refresh, s:",
+            "",
+            "| view | " + " | ".join(f"history {key}" for key, _ in reads) + " |",
+            "|---|" + "---:|" * len(reads),
+        ]
+        for view in views:
+            cells = " | ".join(f"{read[view]:.3f}" if view in read else "" for _, read in reads)
+            lines.append(f"| {node_label(view)} | {cells} |")
     return [*lines, ""]
 
 

@@ -155,6 +155,8 @@ def test_history_rows_and_tables_come_from_the_json(results: dict[str, Any]) -> 
     assert "| fct_orders | 0.52 | 6.40 | 5.88 | 0.08 |" in block
     assert "| stg_olist__products | not built | 1.30 | 1.30 |  |" in block
     assert "Incremental models at history 10" in block
+    assert "| view | history 1 | history 10 |" in block
+    assert "| seller_performance | 0.021 | 0.183 |" in block
     assert block.index("| history scale |") < block.index("```text")
 
 

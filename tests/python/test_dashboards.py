@@ -185,8 +185,14 @@ def test_a_page_without_data_fails_the_build(
     database = tmp_path / "emptied.duckdb"
     shutil.copyfile(real_duckdb_build, database)
     with duckdb.connect(str(database)) as connection:
-        connection.execute(f"delete from {MARTS}.payment_mix_by_type")
-        connection.execute(f"drop table {MARTS}.seller_performance")
+        # the mart (a view) replaced by a table of the same columns and no row
+        connection.execute(
+            f"create table {MARTS}.payment_mix_empty as "
+            f"select * from {MARTS}.payment_mix_by_type limit 0"
+        )
+        connection.execute(f"drop view {MARTS}.payment_mix_by_type")
+        connection.execute(f"alter table {MARTS}.payment_mix_empty rename to payment_mix_by_type")
+        connection.execute(f"drop view {MARTS}.seller_performance")
     profiles = _profiles(tmp_path / "profiles")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OLIST_DUCKDB_PATH", str(database))

@@ -157,3 +157,21 @@ def test_project_passes_the_quality_gate(project_manifest: dict[str, Any]) -> No
     assert project_manifest["sources"], "the manifest has no sources"
     offences = all_offences(project_manifest)
     assert not offences, f"{len(offences)} quality offence(s):\n{report(offences)}"
+
+
+# PostgreSQL truncates nothing: a relation name over 63 bytes is an error, and dbt names the
+# relation of a unit test's fixture after the test.
+POSTGRES_NAME_LIMIT = 63
+
+
+def test_unit_test_names_fit_a_postgres_relation_name() -> None:
+    import yaml
+
+    names = [
+        unit_test["name"]
+        for path in sorted((PROJECT_ROOT / "models").rglob("*.yml"))
+        for unit_test in (yaml.safe_load(path.read_text()) or {}).get("unit_tests", [])
+    ]
+    assert names, "no unit test found under models/"
+    too_long = [name for name in names if len(name.encode()) > POSTGRES_NAME_LIMIT]
+    assert not too_long, f"unit test names over {POSTGRES_NAME_LIMIT} bytes: {too_long}"

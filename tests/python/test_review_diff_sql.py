@@ -51,3 +51,17 @@ def test_differs_is_null_safe() -> None:
         "(1, null), (null, null)) as v(a, b)"
     ).fetchall()
     assert [bool(r[0]) for r in rows] == [False, True, True, True, False]
+
+
+def test_floats_differ_beyond_the_noise_of_a_parallel_sum() -> None:
+    import duckdb
+
+    pairs = (
+        "(0.1::double + 0.2::double, 0.3::double), (1e6, 1e6 + 1e-7), (1e0, 1.001e0), "
+        "(0e0, 1e-12), (null, 0.5e0)"
+    )
+    sql = f"select {d.differs('a', 'b', approximate=True)} from (values {pairs}) as v(a, b)"
+    flags = [bool(r[0]) for r in duckdb.sql(sql).fetchall()]
+    assert flags == [False, False, True, True, True]
+    exact = duckdb.sql(f"select {d.differs('a', 'b')} from (values {pairs}) as v(a, b)")
+    assert [bool(r[0]) for r in exact.fetchall()][:2] == [True, True]

@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,9 @@ EXAMPLES = 3
 # Numeric columns that identify rather than measure: not summed.
 _NOT_A_MEASURE = re.compile(r"(_id|_key|_prefix|_rank|_sequential|_year|_month)$|^is_|^has_")
 _NUMERIC_TYPE = re.compile(r"int|numeric|decimal|double|real|float|money", re.IGNORECASE)
+_APPROXIMATE_TYPE = re.compile(r"double|real|float", re.IGNORECASE)
+# Floating-point values closer than this, relative to their size, are the same value.
+APPROXIMATE_TOLERANCE = 1e-9
 
 
 class DiffError(ConfigError):
@@ -228,11 +231,31 @@ def column_type(data_type: Any, precision: Any = None, scale: Any = None) -> str
     return text.replace("decimal", "numeric")
 
 
-def differs(left: str, right: str) -> str:
-    """True when two values differ, nulls included (what IS DISTINCT FROM says elsewhere)."""
+def differs(left: str, right: str, approximate: bool = False) -> str:
+    """True when two values differ, nulls included (what IS DISTINCT FROM says elsewhere).
+
+    ``approximate`` (floating-point columns): equal within a relative APPROXIMATE_TOLERANCE.
+    A float sum or average is not bitwise reproducible (engines add in parallel, in an
+    order that varies from run to run), so the same data built twice can differ in the last
+    bits; read from a view, it does on every read.
+    """
+    unequal = (
+        f"abs({left} - {right}) > {APPROXIMATE_TOLERANCE!r} * greatest(abs({left}), abs({right}))"
+        if approximate
+        else f"{left} <> {right}"
+    )
     return (
-        f"({left} <> {right} or ({left} is null and {right} is not null)"
+        f"({unequal} or ({left} is null and {right} is not null)"
         f" or ({left} is not null and {right} is null))"
+    )
+
+
+def column_differs(column: str, as_text: Collection[str], approximate: Collection[str]) -> str:
+    """A column of the baseline (b) against the current version (c)."""
+    return differs(
+        _value("b", column, column in as_text),
+        _value("c", column, column in as_text),
+        column in approximate and column not in as_text,
     )
 
 
@@ -242,13 +265,17 @@ def _value(alias: str, column: str, as_text: bool) -> str:
 
 
 def key_compare_sql(
-    base: str, current: str, key: Sequence[str], columns: Sequence[str], as_text: set[str]
+    base: str,
+    current: str,
+    key: Sequence[str],
+    columns: Sequence[str],
+    as_text: set[str],
+    approximate: Collection[str] = (),
 ) -> str:
     """One row per side (added, removed, both): rows, rows changed, then rows changed per column."""
     on = " and ".join(f"b.{quote(k)} = c.{quote(k)}" for k in key)
     flags = [
-        f"case when {differs(_value('b', col, col in as_text), _value('c', col, col in as_text))}"
-        f" then 1 else 0 end as d{index}"
+        f"case when {column_differs(col, as_text, approximate)} then 1 else 0 end as d{index}"
         for index, col in enumerate(columns)
     ]
     any_flag = " + ".join(f"d{index}" for index in range(len(columns))) or "0"
@@ -291,7 +318,9 @@ def key_examples_sql(
     return f"select {keys}\nfrom {source}\nwhere {where}\norder by {keys}\nlimit {EXAMPLES}"
 
 
-def largest_differences_sql(base: str, current: str, key: Sequence[str], column: str) -> str:
+def largest_differences_sql(
+    base: str, current: str, key: Sequence[str], column: str, approximate: bool = False
+) -> str:
     on = " and ".join(f"b.{quote(k)} = c.{quote(k)}" for k in key)
     keys = ", ".join(f"c.{quote(k)}" for k in key)
     b_col, c_col = f"b.{quote(column)}", f"c.{quote(column)}"
@@ -300,7 +329,7 @@ def largest_differences_sql(base: str, current: str, key: Sequence[str], column:
         f"from {base} as b\n"
         f"inner join {current} as c\n"
         f"    on {on}\n"
-        f"where {differs(b_col, c_col)}\n"
+        f"where {differs(b_col, c_col, approximate)}\n"
         f"order by abs(coalesce({c_col}, 0) - coalesce({b_col}, 0)) desc, {keys}\n"
         f"limit {EXAMPLES}"
     )
@@ -657,7 +686,8 @@ def compare_relation(
         item.primary_key = key
         item.compared_by = f"primary key ({', '.join(key)})"
         values = [c for c in common if c not in key]
-        rows = warehouse.query(key_compare_sql(base, current, key, values, as_text))
+        approximate = {c for c in values if _APPROXIMATE_TYPE.search(current_columns[c])}
+        rows = warehouse.query(key_compare_sql(base, current, key, values, as_text, approximate))
         by_side = {row[0]: row for row in rows}
         item.rows_added = int(by_side.get("added", ("", 0))[1])
         item.rows_removed = int(by_side.get("removed", ("", 0))[1])
@@ -667,7 +697,7 @@ def compare_relation(
         for index, col in enumerate(values):
             count = int(both[3 + index] or 0) if both else 0
             if count:
-                where = differs(_value("b", col, col in as_text), _value("c", col, col in as_text))
+                where = column_differs(col, as_text, approximate)
                 examples = warehouse.query(key_examples_sql(base, current, key, where))
                 item.changed_columns.append(ColumnChange(col, count, [fmt(r) for r in examples]))
         first = quote(key[0])
@@ -684,7 +714,11 @@ def compare_relation(
         changed = {change.column for change in item.changed_columns}
         for measure in item.measures:
             if measure.column in changed:
-                rows = warehouse.query(largest_differences_sql(base, current, key, measure.column))
+                rows = warehouse.query(
+                    largest_differences_sql(
+                        base, current, key, measure.column, measure.column in approximate
+                    )
+                )
                 measure.largest = [
                     (fmt(r[: len(key)]), _number(r[len(key)]), _number(r[len(key) + 1]))
                     for r in rows

@@ -116,6 +116,17 @@ def run_dbt(
     return DbtRun(tuple(args), completed.returncode, completed.stdout, completed.stderr)
 
 
+def fixture_project_args(project_dir: Path, profiles_dir: Path, work: Path) -> list[str]:
+    """Options of an in-process dbt call (dbtRunner) on a fixture project: target and log
+    folders under ``work``, a full parse (a fixture is parsed once), no usage events."""
+    return [
+        *("--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir)),
+        *("--target-path", str(work / "target"), "--log-path", str(work / "logs")),
+        "--no-partial-parse",
+        "--no-send-anonymous-usage-stats",
+    ]
+
+
 def load_json(path: Path) -> dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
         return json.load(handle)

@@ -17,6 +17,8 @@ import pytest
 from dbt.artifacts.schemas.results import TestStatus
 from dbt.cli.main import dbtRunner
 
+from dbt_cli import fixture_project_args
+
 pytestmark = pytest.mark.slow
 
 FIXTURE_PROJECT = Path(__file__).parent / "fixtures" / "generic_tests_project"
@@ -97,18 +99,7 @@ def fixture_outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case
         "      schema: main\n"
         "      threads: 2\n"
     )
-    common_args = [
-        "--project-dir",
-        str(FIXTURE_PROJECT),
-        "--profiles-dir",
-        str(profiles_dir),
-        "--target-path",
-        str(work / "target"),
-        "--log-path",
-        str(work / "logs"),
-        "--no-partial-parse",
-        "--no-send-anonymous-usage-stats",
-    ]
+    common_args = fixture_project_args(FIXTURE_PROJECT, profiles_dir, work)
     runner = dbtRunner()
     # seed and run before test, not build: build would skip models downstream of a
     # seed whose tests fail, and some tests fail on purpose here.

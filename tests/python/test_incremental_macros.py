@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from dbt.cli.main import dbtRunner
 
+from dbt_cli import fixture_project_args
+
 pytestmark = pytest.mark.slow
 
 FIXTURE_PROJECT = Path(__file__).parent / "fixtures" / "incremental_macros_project"
@@ -36,18 +38,7 @@ def run_unit_tests(profile: str, work: Path) -> dict[str, tuple[bool, str | None
     profiles = work / "profiles"
     profiles.mkdir()
     (profiles / "profiles.yml").write_text(profile)
-    common = [
-        "--project-dir",
-        str(FIXTURE_PROJECT),
-        "--profiles-dir",
-        str(profiles),
-        "--target-path",
-        str(work / "target"),
-        "--log-path",
-        str(work / "logs"),
-        "--no-partial-parse",
-        "--no-send-anonymous-usage-stats",
-    ]
+    common = fixture_project_args(FIXTURE_PROJECT, profiles, work)
     runner = dbtRunner()
     # the unit tests read the column types of their inputs from the seeded tables
     seeded = runner.invoke(["seed", *common])

@@ -39,7 +39,14 @@ from olist_elt.spec import OLIST_FILES
 ROOT = Path(__file__).resolve().parents[1]
 # The real set is assembled as the tests assemble it (tests/python/real_set.py).
 sys.path.insert(0, str(ROOT / "tests" / "python"))
+from real_set import SHARED_OLIST  # noqa: E402
 from real_set import link_real_set as real_set  # noqa: E402
+
+
+def real_files_present() -> bool:
+    """Whether ../shared/olist (the real files, outside this repository) is there."""
+    return SHARED_OLIST.is_dir()
+
 
 PROFILE = """\
 olist_elt:

@@ -63,11 +63,14 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+# The project copy the iteration part edits is made as the tests make theirs.
+sys.path.insert(0, str(ROOT / "tests" / "python"))
 
 import history_benchmark  # noqa: E402
 import load_benchmark  # noqa: E402
 from render import table  # noqa: E402
 
+from dbt_cli import copy_project  # noqa: E402
 from olist_elt.dev import postgres as devserver  # noqa: E402
 from olist_elt.pipeline import GENERATED_ROOT  # noqa: E402
 
@@ -87,15 +90,6 @@ PARTS = (
 )
 EDITED_MODEL = "stg_olist__sellers"
 FLOOR_MODEL = "one_row"  # the one model of the empty project the one-model build is held to
-PROJECT_ITEMS = (
-    "dbt_project.yml",
-    "selectors.yml",
-    "models",
-    "macros",
-    "tests",
-    "snapshots",
-    "seeds",
-)
 GOAL_LOAD_RATIO = 1.5
 GOAL_E2E_SECONDS = 30.0
 GOAL_ITERATION_SECONDS = 3.0
@@ -403,17 +397,6 @@ def parse_olist_run(output: str) -> Json:
     if match := re.search(r"^total ([\d.]+) s", output, re.MULTILINE):
         figures["total_seconds"] = float(match.group(1))
     return figures
-
-
-def copy_project(destination: Path) -> Path:
-    destination.mkdir(parents=True)
-    for item in PROJECT_ITEMS:
-        source = ROOT / item
-        if source.is_dir():
-            shutil.copytree(source, destination / item)
-        elif source.exists():
-            shutil.copy2(source, destination / item)
-    return destination
 
 
 def edit_model(project: Path, model: str, count: int) -> None:
@@ -928,7 +911,7 @@ def main(argv: list[str] | None = None) -> int:
                 attempt(
                     "load", lambda: load_comparison(runner, sources[reference], args.repeat, server)
                 )
-            if "load" in parts and "real" in parts and load_benchmark.SHARED.is_dir():
+            if "load" in parts and "real" in parts and load_benchmark.real_files_present():
                 step("loader vs floor on the real files")
                 real = load_benchmark.real_set(Path(tempfile.mkdtemp(dir=scratch)))
                 attempt("load_real_set", lambda: load_comparison(runner, real, args.repeat, server))

@@ -101,7 +101,11 @@ def query(dsn: str, sql: str) -> list[tuple[Any, ...]]:
     """Run one statement on a database (a fresh connection) and return its rows, if any."""
     import psycopg2
 
-    connection = psycopg2.connect(dsn)
+    return query_once(psycopg2.connect(dsn), sql)
+
+
+def query_once(connection: Any, sql: str) -> list[tuple[Any, ...]]:
+    """Run one statement on an open connection, close it, and return the rows, if any."""
     try:
         with connection.cursor() as cursor:
             cursor.execute(sql)

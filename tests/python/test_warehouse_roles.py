@@ -39,7 +39,7 @@ from olist_elt.ops import roles as warehouse_roles
 from olist_elt.ops import run_history
 from olist_elt.ops.roles import Layout, Roles, bootstrap, redshift_script, redshift_statements
 from olist_elt.spec import DEFAULT_RAW_SCHEMA, by_table
-from pg_server import admin
+from pg_server import admin, query_once
 from redshift_compile import PROJECT_ROOT, parse_redshift, patched_env, run_dbt
 
 pytestmark = pytest.mark.slow
@@ -75,13 +75,7 @@ class Warehouse:
         return connection
 
     def query(self, sql: str, job: str | None = None) -> list[tuple[Any, ...]]:
-        connection = self.connect(job)
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(sql)
-                return cursor.fetchall() if cursor.description else []
-        finally:
-            connection.close()
+        return query_once(self.connect(job), sql)
 
     def bootstrap(self, check: bool = False) -> warehouse_roles.Report:
         connection = self.connect()

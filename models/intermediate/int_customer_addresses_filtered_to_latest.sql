@@ -15,7 +15,8 @@ final as (
         city,
         state,  -- noqa: RF04
         valid_from as address_revealed_at,
-        revealed_by_order_id
+        revealed_by_order_id,
+        _loaded_at
     from address_periods
     -- undated addresses (no loaded order) have no business time to snapshot
     where

@@ -9,31 +9,9 @@
 -- Incremental by whole orders: a run recomputes the orders with a row of their own since the
 -- table's watermark (macros/incremental_watermark.sql) and every order of their customers,
 -- so the daily facts find their changed orders here without aggregating every source row.
+-- An incremental run first finds the changed orders from the staging tables themselves, then
+-- reads only their rows: the import CTEs below are filtered, so no whole table is held.
 with
-
-orders as (
-    select * from {{ ref('stg_olist__orders') }}
-),
-
-order_items as (
-    select * from {{ ref('stg_olist__order_items') }}
-),
-
-order_payments as (
-    select * from {{ ref('stg_olist__order_payments') }}
-),
-
-order_reviews as (
-    select * from {{ ref('stg_olist__order_reviews') }}
-),
-
-customers as (
-    select * from {{ ref('stg_olist__customers') }}
-),
-
-address_periods as (
-    select * from {{ ref('int_customer_addresses_collapsed_to_periods') }}
-),
 
 {% if is_incremental() %}
     watermark as (
@@ -43,37 +21,34 @@ address_periods as (
     -- orders with a row of their own (order, item, payment, review, customer record) since
     -- the watermark
     orders_with_new_rows as (
-        {{ keys_since_watermark('orders', 'order_id', 'watermark') }}
+        {{ keys_since_watermark(ref('stg_olist__orders'), 'order_id', 'watermark') }}
         union
-        {{ keys_since_watermark('order_items', 'order_id', 'watermark') }}
+        {{ keys_since_watermark(ref('stg_olist__order_items'), 'order_id', 'watermark') }}
         union
-        {{ keys_since_watermark('order_payments', 'order_id', 'watermark') }}
+        {{ keys_since_watermark(ref('stg_olist__order_payments'), 'order_id', 'watermark') }}
         union
-        {{ keys_since_watermark('order_reviews', 'order_id', 'watermark') }}
+        {{ keys_since_watermark(ref('stg_olist__order_reviews'), 'order_id', 'watermark') }}
         union
-        select orders.order_id
-        from orders
+        select orders_of_new_records.order_id
+        from {{ ref('stg_olist__orders') }} as orders_of_new_records
         where
-            orders.customer_id in (
-                select customers.customer_id
-                from customers
-                cross join watermark
-                where {{ since_watermark(
-                    'watermark', 'customers._loaded_at', 'customers._ingest_date'
+            orders_of_new_records.customer_id in (
+                {{ keys_since_watermark(
+                    ref('stg_olist__customers'), 'customer_id', 'watermark'
                 ) }}
             )
     ),
 
     -- their customers, whose customer-wide lineage moves with any of their rows
     changed_customers as (
-        select customers.customer_unique_id
-        from customers
+        select customer_records.customer_unique_id
+        from {{ ref('stg_olist__customers') }} as customer_records
         where
-            customers.customer_id in (
-                select orders.customer_id
-                from orders
+            customer_records.customer_id in (
+                select orders_of_changed.customer_id
+                from {{ ref('stg_olist__orders') }} as orders_of_changed
                 where
-                    orders.order_id in (
+                    orders_of_changed.order_id in (
                         select orders_with_new_rows.order_id from orders_with_new_rows
                     )
             )
@@ -84,19 +59,50 @@ address_periods as (
         select orders_with_new_rows.order_id
         from orders_with_new_rows
         union
-        select orders.order_id
-        from orders
+        select orders_of_customers.order_id
+        from {{ ref('stg_olist__orders') }} as orders_of_customers
         where
-            orders.customer_id in (
-                select customers.customer_id
-                from customers
+            orders_of_customers.customer_id in (
+                select customer_records.customer_id
+                from {{ ref('stg_olist__customers') }} as customer_records
                 where
-                    customers.customer_unique_id in (
+                    customer_records.customer_unique_id in (
                         select changed_customers.customer_unique_id from changed_customers
                     )
             )
     ),
 {% endif %}
+
+orders as (
+    select * from {{ ref('stg_olist__orders') }}
+    {{ where_changed('order_id', 'changed_orders') }}
+),
+
+order_items as (
+    select * from {{ ref('stg_olist__order_items') }}
+    {{ where_changed('order_id', 'changed_orders') }}
+),
+
+order_payments as (
+    select * from {{ ref('stg_olist__order_payments') }}
+    {{ where_changed('order_id', 'changed_orders') }}
+),
+
+order_reviews as (
+    select * from {{ ref('stg_olist__order_reviews') }}
+    {{ where_changed('order_id', 'changed_orders') }}
+),
+
+-- the customer records of those orders
+customers as (
+    select * from {{ ref('stg_olist__customers') }}
+    {{ where_changed('customer_id', 'orders') }}
+),
+
+address_periods as (
+    select * from {{ ref('int_customer_addresses_collapsed_to_periods') }}
+    {{ where_changed('customer_unique_id', 'changed_customers') }}
+),
 
 order_rows as (
     select
@@ -104,28 +110,24 @@ order_rows as (
         _loaded_at,
         _ingest_date
     from orders
-    {{ where_changed('order_id', 'changed_orders') }}
     union all
     select
         order_id,
         _loaded_at,
         _ingest_date
     from order_items
-    {{ where_changed('order_id', 'changed_orders') }}
     union all
     select
         order_id,
         _loaded_at,
         _ingest_date
     from order_payments
-    {{ where_changed('order_id', 'changed_orders') }}
     union all
     select
         order_id,
         _loaded_at,
         _ingest_date
     from order_reviews
-    {{ where_changed('order_id', 'changed_orders') }}
     union all
     select
         orders.order_id,
@@ -134,7 +136,6 @@ order_rows as (
     from orders
     inner join customers
         on orders.customer_id = customers.customer_id
-    {{ where_changed('orders.order_id', 'changed_orders') }}
 ),
 
 order_sources as (
@@ -154,12 +155,6 @@ customer_sources as (
         _loaded_at as loaded_at,
         _ingest_date as ingest_date
     from address_periods
-    {%- if is_incremental() %}
-        where
-            customer_unique_id in (
-                select changed_customers.customer_unique_id from changed_customers
-            )
-    {%- endif %}
 ),
 
 final as (
@@ -177,7 +172,6 @@ final as (
         on orders.customer_id = customers.customer_id
     left join customer_sources
         on customers.customer_unique_id = customer_sources.customer_unique_id
-    {{ where_changed('orders.order_id', 'changed_orders') }}
 )
 
 select * from final

@@ -62,6 +62,7 @@ def test_a_day_of_orders_builds_the_tables_it_changes(session: DbtSession) -> No
         "stg_olist__customers",
         "stg_olist__order_items",
         "int_order_payments_allocated_to_items",
+        "int_order_reviews_deduplicated_to_orders",
         "int_order_source_rows_aggregated_to_orders",
         "customers_snapshot",
         "int_customer_addresses_collapsed_to_periods",
@@ -77,7 +78,6 @@ def test_a_day_of_orders_builds_the_tables_it_changes(session: DbtSession) -> No
     # views, the seed and the calendar change only with the project; products did not change
     left_alone = {
         "int_orders_enriched_with_durations",
-        "int_order_reviews_deduplicated_to_orders",
         "brazilian_states",
         "dim_dates",
         "stg_olist__products",

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -293,10 +294,18 @@ class DbtSession:
         exclude: Sequence[str] = (),
         full_refresh: bool = False,
         exact: bool = False,
+        dbt_vars: dict[str, Any] | None = None,
     ) -> DbtStats:
+        """Build the selection with the parsed manifest; ``dbt_vars`` add to the session's
+        vars for this build only (they reach execution; the manifest is not parsed again)."""
         if self._manifest is None:
             self.parse()
-        args = ["build", *self.common, *self.build_flags, "--select", *select]
+        common = self.common
+        if dbt_vars:
+            common = [*common]
+            position = common.index("--vars") + 1
+            common[position] = json.dumps({**json.loads(common[position]), **dbt_vars})
+        args = ["build", *common, *self.build_flags, "--select", *select]
         if exact:  # the selection names every node: no test comes in with its model
             args += ["--indirect-selection", "empty"]
         if exclude:
@@ -314,6 +323,13 @@ class DbtSession:
             stats.nodes_by_type[resource_type] = stats.nodes_by_type.get(resource_type, 0) + 1
             stats.node_seconds[node_result.node.unique_id] = node_result.execution_time
         return stats
+
+
+# The var of each table's watermark before a daily build, which restricts its tests
+# (macros/daily_tests.sql) and the customers snapshot to the rows of the day, and the
+# load-time lineage columns a watermark is read from, in the macro's order of preference.
+DAILY_WATERMARKS_VAR = "daily_watermarks"
+LINEAGE_COLUMNS = ("_source_loaded_at", "_loaded_at")
 
 
 @dataclass
@@ -377,8 +393,10 @@ def run_daily(
         raise ValueError(f"the dbt session's {session.settings} differ from {settings}")
     target, profiles_dir, schema = settings.target, settings.profiles_dir, settings.raw_schema
 
+    missing = functools.partial(_missing_relations, target, profiles_dir, schema)
+    warehouse_rows = functools.partial(_query, target, profiles_dir, schema)
+
     def build(tables: Sequence[str]) -> DbtStats:
-        missing = functools.partial(_missing_relations, target, profiles_dir, schema)
         select = daily_selection(
             session,
             tables,
@@ -387,7 +405,17 @@ def run_daily(
             tests=tests,
             full_refresh=full_refresh,
         )
-        return session.build(select, full_refresh=full_refresh, exact=True)
+        # Each table's watermark before the build: the day's tests and the snapshot read
+        # the rows since (macros/daily_tests.sql). A deploy or full refresh reads everything.
+        watermarks = {}
+        if not (deploy or full_refresh):
+            watermarks = _watermarks(session, select, missing, warehouse_rows)
+        return session.build(
+            select,
+            full_refresh=full_refresh,
+            exact=True,
+            dbt_vars={DAILY_WATERMARKS_VAR: watermarks} if watermarks else None,
+        )
 
     drops = select_drops(list_drops(drops_root, settings.endpoint_url), dates, date_from, date_to)
     if pending:
@@ -414,6 +442,53 @@ def run_daily(
             on_step(step)
     run.seconds = time.perf_counter() - clock
     return run
+
+
+def _watermarks(
+    session: DbtSession,
+    selected: Sequence[str],
+    missing: Callable[[Sequence[tuple[str, str]]], set[tuple[str, str]]],
+    query: Callable[[str], list[tuple[Any, ...]]],
+) -> dict[str, str]:
+    """The load-time watermark of each incremental table and snapshot a daily build updates.
+
+    By node name: the newest load time on the table before the build. What
+    macros/daily_tests.sql restricts the day's tests by (var daily_watermarks): every row the
+    build writes to a table derives from rows loaded after the table's watermark, or from rows
+    of the lookback window, built and tested before; and what the customers snapshot reads
+    (snapshots/customers_snapshot.sql). A table that is absent or empty, or has no lineage
+    column, is left out: it is read whole.
+    """
+    names = set(selected)  # daily_selection's node names
+    tables = {}
+    for node in session.manifest.nodes.values():
+        if node.name not in names or node.config.materialized not in {"incremental", "snapshot"}:
+            continue
+        column = next((c for c in LINEAGE_COLUMNS if c in node.columns), None)
+        if column is not None:
+            tables[node.name] = (node.schema.lower(), node.alias.lower(), column)
+    absent = missing(sorted({(schema, alias) for schema, alias, _ in tables.values()}))
+    present = {n: t for n, t in tables.items() if (t[0], t[1]) not in absent}
+    if not present:
+        return {}
+    watermarks = "\n    union all\n    ".join(
+        f"select '{name}' as model_name, max({column}) as watermark from {schema}.{alias}"
+        for name, (schema, alias, column) in sorted(present.items())
+    )
+    rows = query(f"select model_name, watermark\nfrom (\n    {watermarks}\n) as watermarks")
+    return {str(name): str(watermark) for name, watermark in rows if watermark is not None}
+
+
+def _query(
+    target: str | None, profiles_dir: str | None, schema: str, sql: str
+) -> list[tuple[Any, ...]]:
+    """The rows of one query on the warehouse."""
+    warehouse = make_target(read_target(profiles_dir, target), schema)
+    try:
+        warehouse.connect()
+        return warehouse.execute(sql) or []
+    finally:
+        warehouse.close()
 
 
 def _missing_relations(

@@ -10,10 +10,6 @@
 -- leave the table too. `dbt build --full-refresh` rebuilds it from scratch.
 with
 
-order_lineage as (
-    select * from {{ ref('int_order_source_rows_aggregated_to_orders') }}
-),
-
 {% if is_incremental() %}
     -- what the table has seen, and the orders changed since (macros/marts/incremental_orders.sql)
     watermark as (
@@ -21,9 +17,16 @@ order_lineage as (
     ),
 
     changed_orders as (
-        {{ changed_orders_since_watermark('order_lineage', 'watermark') }}
+        {{ changed_orders_since_watermark(
+            ref('int_order_source_rows_aggregated_to_orders'), 'watermark'
+        ) }}
     ),
 {% endif %}
+
+order_lineage as (
+    select * from {{ ref('int_order_source_rows_aggregated_to_orders') }}
+    {{ where_changed('order_id', 'changed_orders') }}
+),
 
 order_items as (
     select * from {{ ref('stg_olist__order_items') }}

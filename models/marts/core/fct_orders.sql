@@ -9,10 +9,6 @@
 -- macros/marts/incremental_orders.sql). `dbt build --full-refresh` rebuilds it from scratch.
 with
 
-order_lineage as (
-    select * from {{ ref('int_order_source_rows_aggregated_to_orders') }}
-),
-
 {% if is_incremental() %}
     -- what the table has seen, and the orders changed since (macros/marts/incremental_orders.sql)
     watermark as (
@@ -20,9 +16,16 @@ order_lineage as (
     ),
 
     changed_orders as (
-        {{ changed_orders_since_watermark('order_lineage', 'watermark') }}
+        {{ changed_orders_since_watermark(
+            ref('int_order_source_rows_aggregated_to_orders'), 'watermark'
+        ) }}
     ),
 {% endif %}
+
+order_lineage as (
+    select * from {{ ref('int_order_source_rows_aggregated_to_orders') }}
+    {{ where_changed('order_id', 'changed_orders') }}
+),
 
 orders as (
     select * from {{ ref('int_orders_enriched_with_durations') }}

@@ -12,51 +12,39 @@
 -- (macros/incremental_watermark.sql), and replaces all their periods.
 with
 
-customer_records as (
-    select * from {{ ref('stg_olist__customers') }}
-),
-
-order_records as (
-    select * from {{ ref('stg_olist__orders') }}
-),
-
 {% if is_incremental() %}
     watermark as (
         {{ incremental_watermark() }}
     ),
 
+    -- read from the staging tables themselves: the import CTEs below then hold only the
+    -- changed people's rows, not whole tables
     changed_people as (
-        select customer_records.customer_unique_id
-        from customer_records
+        select new_records.customer_unique_id
+        from {{ ref('stg_olist__customers') }} as new_records
         cross join watermark
-        where {{ since_watermark('watermark') }}
+        where {{ since_watermark(
+            'watermark', 'new_records._loaded_at', 'new_records._ingest_date'
+        ) }}
         union
         select customer_records.customer_unique_id
-        from customer_records
+        from {{ ref('stg_olist__customers') }} as customer_records
         where
             customer_records.customer_id in (
-                select order_records.customer_id
-                from order_records
-                cross join watermark
-                where {{ since_watermark('watermark') }}
+                {{ keys_since_watermark(ref('stg_olist__orders'), 'customer_id', 'watermark') }}
             )
     ),
 {% endif %}
 
 -- The people this run collapses (on an incremental run, the changed ones), and their orders.
 customers as (
-    select * from customer_records
-    {%- if is_incremental() %}
-        where
-            customer_unique_id in (select changed_people.customer_unique_id from changed_people)
-    {%- endif %}
+    select * from {{ ref('stg_olist__customers') }}
+    {{ where_changed('customer_unique_id', 'changed_people') }}
 ),
 
 orders as (
-    select * from order_records
-    {%- if is_incremental() %}
-        where customer_id in (select customers.customer_id from customers)
-    {%- endif %}
+    select * from {{ ref('stg_olist__orders') }}
+    {{ where_changed('customer_id', 'customers') }}
 ),
 
 -- The newest load and drop date behind each person's periods: their records and orders.

@@ -1,4 +1,4 @@
-{{ config(unique_key='order_id', dist='order_id') }}
+{{ config(unique_key='order_id', dist='order_id', meta={'recomputed_by_person': true}) }}
 -- grain: one row per order (order_id)
 -- Lineage of each order of the facts, what their incremental runs compare with the watermark:
 -- the newest load time (_loaded_at) and drop date (_ingest_date) among the rows the order is
@@ -7,8 +7,9 @@
 -- customer's address history, and so the order's point-in-time address, depends on all of them
 -- (read from the address periods, which derive from those rows and carry their newest).
 -- Incremental by whole orders: a run recomputes the orders with a row of their own since the
--- table's watermark (macros/incremental_watermark.sql) and every order of their customers,
--- so the daily facts find their changed orders here without aggregating every source row.
+-- table's watermark (macros/incremental_watermark.sql) and every order of the people whose
+-- customer-wide lineage moved, so the daily facts find their changed orders here without
+-- aggregating every source row.
 -- An incremental run first finds the changed orders from the staging tables themselves, then
 -- reads only their rows: the import CTEs below are filtered, so no whole table is held.
 with
@@ -39,36 +40,25 @@ with
             )
     ),
 
-    -- their customers, whose customer-wide lineage moves with any of their rows
-    changed_customers as (
-        select customer_records.customer_unique_id
-        from {{ ref('stg_olist__customers') }} as customer_records
-        where
-            customer_records.customer_id in (
-                select orders_of_changed.customer_id
-                from {{ ref('stg_olist__orders') }} as orders_of_changed
-                where
-                    orders_of_changed.order_id in (
-                        select orders_with_new_rows.order_id from orders_with_new_rows
-                    )
-            )
+    -- the people whose customer-wide lineage moved: a customer record or an order row of
+    -- theirs since the watermark (their address periods carry the newest of those rows)
+    changed_people as (
+        {{ keys_since_watermark(
+            ref('int_customer_addresses_collapsed_to_periods'), 'customer_unique_id', 'watermark'
+        ) }}
     ),
 
-    -- the orders to recompute: those with new rows, and every order of their customers
+    -- the orders to recompute: those with new rows, and every order of those people (the
+    -- table already holds each order with its person; a new order has a new row)
     changed_orders as (
         select orders_with_new_rows.order_id
         from orders_with_new_rows
         union
-        select orders_of_customers.order_id
-        from {{ ref('stg_olist__orders') }} as orders_of_customers
+        select seen.order_id
+        from {{ this }} as seen
         where
-            orders_of_customers.customer_id in (
-                select customer_records.customer_id
-                from {{ ref('stg_olist__customers') }} as customer_records
-                where
-                    customer_records.customer_unique_id in (
-                        select changed_customers.customer_unique_id from changed_customers
-                    )
+            seen.customer_unique_id in (
+                select changed_people.customer_unique_id from changed_people
             )
     ),
 {% endif %}
@@ -99,9 +89,10 @@ customers as (
     {{ where_changed('customer_id', 'orders') }}
 ),
 
+-- the periods of their people, whose lineage the orders carry
 address_periods as (
     select * from {{ ref('int_customer_addresses_collapsed_to_periods') }}
-    {{ where_changed('customer_unique_id', 'changed_customers') }}
+    {{ where_changed('customer_unique_id', 'customers') }}
 ),
 
 order_rows as (

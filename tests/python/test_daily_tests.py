@@ -2,7 +2,8 @@
 
 macros/daily_tests.sql restricts the generic tests of a daily build (var daily_watermarks,
 given by olist_elt.daily.run) to the rows loaded after each table's watermark, widened to the
-rows that share a key with them (tests across rows) and to every row of their people. A small
+rows that share a key with them (tests across rows, but for the key of a delete+insert table)
+and, where a run recomputes whole people, to every row of their people. A small
 fixture project (fixtures/daily_tests_project) reads the real macro through its macro-paths
 and tests seeds of old and new rows, once as `dbt build` does (no var: every row) and once as a
 daily build does. Each test has its expected number of failing rows in both runs (derived in
@@ -25,12 +26,13 @@ from dbt_cli import fixture_project_args
 pytestmark = pytest.mark.slow
 
 FIXTURE_PROJECT = Path(__file__).parent / "fixtures" / "daily_tests_project"
-WATERMARKS = {"day_keys": "2026-01-02 00:00:00", "day_children": "2026-01-02 00:00:00"}
+WATERMARKS = {name: "2026-01-02 00:00:00" for name in ("day_keys", "day_children", "day_orders")}
 # test name prefix -> failing rows (whole table, daily)
 EXPECTED = {
     "unique_day_keys_key": (2, 1),
     "relationships_day_children_parent_key": (3, 2),
     "not_null_day_children_parent_key": (2, 1),
+    "unique_day_orders_order_id": (3, 1),
     "unique_no_lineage_key": (1, 1),
 }
 

@@ -13,43 +13,37 @@
 -- day's run ranks and counts a day's people, not every person.
 with
 
-customer_records as (
-    select * from {{ ref('stg_olist__customers') }}
-),
-
-order_records as (
-    select * from {{ ref('stg_olist__orders') }}
-),
-
-geolocations as (
-    select * from {{ ref('int_geolocations_deduplicated_to_zip_prefixes') }}
-),
-
 {% if is_incremental() %}
     watermark as (
         {{ incremental_watermark('_source_loaded_at', '_source_ingest_date') }}
     ),
 
+    -- read from the inputs themselves: the import CTEs below then hold only the changed
+    -- people's rows, not whole tables
     changed_people as (
-        select customer_records.customer_unique_id
-        from customer_records
+        select new_records.customer_unique_id
+        from {{ ref('stg_olist__customers') }} as new_records
         cross join watermark
         where {{ since_watermark(
-            'watermark', 'customer_records._loaded_at', 'customer_records._ingest_date'
+            'watermark', 'new_records._loaded_at', 'new_records._ingest_date'
         ) }}
         union
         select customer_records.customer_unique_id
-        from customer_records
+        from {{ ref('stg_olist__customers') }} as customer_records
         where
             customer_records.customer_id in (
-                {{ keys_since_watermark('order_records', 'customer_id', 'watermark') }}
+                {{ keys_since_watermark(ref('stg_olist__orders'), 'customer_id', 'watermark') }}
             )
         union
         select customer_records.customer_unique_id
-        from customer_records
+        from {{ ref('stg_olist__customers') }} as customer_records
         where
             customer_records.customer_zip_code_prefix in (
-                {{ keys_since_watermark('geolocations', 'zip_code_prefix', 'watermark') }}
+                {{ keys_since_watermark(
+                    ref('int_geolocations_deduplicated_to_zip_prefixes'),
+                    'zip_code_prefix',
+                    'watermark',
+                ) }}
             )
     ),
 {% endif %}
@@ -57,13 +51,17 @@ geolocations as (
 -- The people this run recomputes (on an incremental run, the changed ones): all their records
 -- and all the orders of those records.
 customers as (
-    select * from customer_records
+    select * from {{ ref('stg_olist__customers') }}
     {{ where_changed('customer_unique_id', 'changed_people') }}
 ),
 
 orders as (
-    select * from order_records
+    select * from {{ ref('stg_olist__orders') }}
     {{ where_changed('customer_id', 'customers') }}
+),
+
+geolocations as (
+    select * from {{ ref('int_geolocations_deduplicated_to_zip_prefixes') }}
 ),
 
 -- customer_id is one per order in the source; keep the latest order should a record have several.

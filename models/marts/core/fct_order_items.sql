@@ -3,6 +3,7 @@
     unique_key='order_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
+    meta={'recomputed_by_person': true},
 ) }}
 -- grain: one row per order item (order_id, order_item_id)
 -- Incremental by whole orders: a run deletes the items of every changed order and inserts

@@ -3,6 +3,7 @@
     unique_key='order_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
+    meta={'recomputed_by_person': true},
 ) }}
 -- grain: one row per order
 -- Incremental by whole orders: a run replaces every changed order (see

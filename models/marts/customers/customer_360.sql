@@ -13,39 +13,33 @@
 -- (a new order, a status change, a late review or payment, a move), and replaces their rows.
 with
 
-customer_rows as (
-    select * from {{ ref('dim_customers') }}
-),
-
-order_rows as (
-    select * from {{ ref('fct_orders') }}
-),
-
 {% if is_incremental() %}
     watermark as (
         {{ incremental_watermark('_source_loaded_at', '_source_ingest_date') }}
     ),
 
+    -- read from the inputs themselves: the import CTEs below then hold only the changed
+    -- people's rows, not whole tables
     changed_people as (
         {{ keys_since_watermark(
-            'customer_rows', 'customer_unique_id', 'watermark',
+            ref('dim_customers'), 'customer_unique_id', 'watermark',
             '_source_loaded_at', '_source_ingest_date',
         ) }}
         union
         {{ keys_since_watermark(
-            'order_rows', 'customer_unique_id', 'watermark',
+            ref('fct_orders'), 'customer_unique_id', 'watermark',
             '_source_loaded_at', '_source_ingest_date',
         ) }}
     ),
 {% endif %}
 
 customers as (
-    select * from customer_rows
+    select * from {{ ref('dim_customers') }}
     {{ where_changed('customer_unique_id', 'changed_people') }}
 ),
 
 orders as (
-    select * from order_rows
+    select * from {{ ref('fct_orders') }}
     {{ where_changed('customer_unique_id', 'changed_people') }}
 ),
 

@@ -70,6 +70,33 @@ def write_profiles(folder: Path, duckdb_path: Path, threads: int = 2) -> Path:
     return folder
 
 
+def fixture_profiles(
+    profile: str, work: Path, postgres: Any = None, dbname: str | None = None
+) -> Path:
+    """The profiles folder (under ``work``) of a fixture project: one output, a DuckDB file
+    in ``work``, or with ``postgres`` (the pg_server fixture) its database ``dbname``."""
+    if postgres is None:
+        output = {"type": "duckdb", "path": str(work / "fixture.duckdb"), "schema": "main"}
+    else:
+        output = {
+            "type": "postgres",
+            "host": postgres.host,
+            "port": postgres.port,
+            "user": postgres.user,
+            "password": postgres.password,
+            "dbname": dbname,
+            "schema": "public",
+        }
+    folder = work / "profiles"
+    folder.mkdir(exist_ok=True)
+    outputs = {"fixture": {**output, "threads": 2}}
+    # JSON is YAML: no quoting of paths or passwords to get wrong
+    (folder / "profiles.yml").write_text(
+        json.dumps({profile: {"target": "fixture", "outputs": outputs}}), encoding="utf-8"
+    )
+    return folder
+
+
 def copy_project(destination: Path, source: Path = PROJECT_ROOT) -> Path:
     """Copy the dbt project (not the venv, target, data or Python tests) to destination."""
     destination.mkdir(parents=True, exist_ok=True)

@@ -21,11 +21,12 @@ from typing import Any
 import pytest
 from dbt.cli.main import dbtRunner
 
-from dbt_cli import fixture_project_args
+from dbt_cli import fixture_profiles, fixture_project_args
 
 pytestmark = pytest.mark.slow
 
 FIXTURE_PROJECT = Path(__file__).parent / "fixtures" / "daily_tests_project"
+PROFILE = "daily_tests_fixture"  # the profile its dbt_project.yml names
 WATERMARKS = {name: "2026-01-02 00:00:00" for name in ("day_keys", "day_children", "day_orders")}
 # test name prefix -> failing rows (whole table, daily)
 EXPECTED = {
@@ -37,11 +38,8 @@ EXPECTED = {
 }
 
 
-def failures(profile: str, work: Path, dbt_vars: dict[str, Any] | None) -> dict[str, int]:
+def failures(profiles: Path, work: Path, dbt_vars: dict[str, Any] | None) -> dict[str, int]:
     """Seed and test the fixture project: failing rows by test (name prefix of EXPECTED)."""
-    profiles = work / "profiles"
-    profiles.mkdir(exist_ok=True)
-    (profiles / "profiles.yml").write_text(profile)
     common = fixture_project_args(FIXTURE_PROJECT, profiles, work)
     if dbt_vars:
         common += ["--vars", json.dumps(dbt_vars)]
@@ -57,40 +55,17 @@ def failures(profile: str, work: Path, dbt_vars: dict[str, Any] | None) -> dict[
     return found
 
 
-def check(profile: str, work: Path, engine: str) -> None:
-    whole = failures(profile, work, None)
-    daily = failures(profile, work, {"daily_watermarks": WATERMARKS})
+def check(profiles: Path, work: Path, engine: str) -> None:
+    whole = failures(profiles, work, None)
+    daily = failures(profiles, work, {"daily_watermarks": WATERMARKS})
     got = {name: (whole.get(name), daily.get(name)) for name in EXPECTED}
     assert got == EXPECTED, f"{engine}: failing rows (whole table, daily): {got}"
 
 
 def test_daily_tests_on_duckdb(tmp_path: Path) -> None:
-    profile = (
-        "daily_tests_fixture:\n"
-        "  target: duckdb\n"
-        "  outputs:\n"
-        "    duckdb:\n"
-        "      type: duckdb\n"
-        f"      path: '{tmp_path / 'fixture.duckdb'}'\n"
-        "      schema: main\n"
-        "      threads: 2\n"
-    )
-    check(profile, tmp_path, "duckdb")
+    check(fixture_profiles(PROFILE, tmp_path), tmp_path, "duckdb")
 
 
 def test_daily_tests_on_postgres(pg_server: Any, pg_database: str, tmp_path: Path) -> None:
-    profile = (
-        "daily_tests_fixture:\n"
-        "  target: postgres\n"
-        "  outputs:\n"
-        "    postgres:\n"
-        "      type: postgres\n"
-        f"      host: {pg_server.host}\n"
-        f"      port: {pg_server.port}\n"
-        f"      user: {pg_server.user}\n"
-        f"      password: '{pg_server.password}'\n"
-        f"      dbname: {pg_database}\n"
-        "      schema: public\n"
-        "      threads: 2\n"
-    )
-    check(profile, tmp_path, "postgres")
+    profiles = fixture_profiles(PROFILE, tmp_path, pg_server, pg_database)
+    check(profiles, tmp_path, "postgres")

@@ -17,7 +17,7 @@ import pytest
 from dbt.artifacts.schemas.results import TestStatus
 from dbt.cli.main import dbtRunner
 
-from dbt_cli import fixture_project_args
+from dbt_cli import fixture_profiles, fixture_project_args
 
 pytestmark = pytest.mark.slow
 
@@ -87,18 +87,7 @@ class CaseOutcome:
 def fixture_outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CaseOutcome]:
     """Seed, run and test the fixture project once on a fresh DuckDB file; test outcomes by name."""
     work = tmp_path_factory.mktemp("generic_tests")
-    profiles_dir = work / "profiles"
-    profiles_dir.mkdir()
-    (profiles_dir / "profiles.yml").write_text(
-        "generic_tests_fixture:\n"
-        "  target: duckdb\n"
-        "  outputs:\n"
-        "    duckdb:\n"
-        "      type: duckdb\n"
-        f"      path: '{work / 'fixture.duckdb'}'\n"
-        "      schema: main\n"
-        "      threads: 2\n"
-    )
+    profiles_dir = fixture_profiles("generic_tests_fixture", work)
     common_args = fixture_project_args(FIXTURE_PROJECT, profiles_dir, work)
     runner = dbtRunner()
     # seed and run before test, not build: build would skip models downstream of a

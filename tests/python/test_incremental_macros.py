@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 from dbt.cli.main import dbtRunner
 
-from dbt_cli import fixture_project_args
+from dbt_cli import fixture_profiles, fixture_project_args
 
 pytestmark = pytest.mark.slow
 
 FIXTURE_PROJECT = Path(__file__).parent / "fixtures" / "incremental_macros_project"
+PROFILE = "incremental_macros_fixture"  # the profile its dbt_project.yml names
 # unit test -> passes
 EXPECTED = {
     "full_build_keeps_every_key": True,
@@ -33,11 +34,8 @@ EXPECTED = {
 }
 
 
-def run_unit_tests(profile: str, work: Path) -> dict[str, tuple[bool, str | None]]:
+def run_unit_tests(profiles: Path, work: Path) -> dict[str, tuple[bool, str | None]]:
     """Seed the fixture project and run its unit tests: (passed, message) by test name."""
-    profiles = work / "profiles"
-    profiles.mkdir()
-    (profiles / "profiles.yml").write_text(profile)
     common = fixture_project_args(FIXTURE_PROJECT, profiles, work)
     runner = dbtRunner()
     # the unit tests read the column types of their inputs from the seeded tables
@@ -59,32 +57,9 @@ def check(outcomes: dict[str, tuple[bool, str | None]], engine: str) -> None:
 
 
 def test_watermark_macros_on_duckdb(tmp_path: Path) -> None:
-    profile = (
-        "incremental_macros_fixture:\n"
-        "  target: duckdb\n"
-        "  outputs:\n"
-        "    duckdb:\n"
-        "      type: duckdb\n"
-        f"      path: '{tmp_path / 'fixture.duckdb'}'\n"
-        "      schema: main\n"
-        "      threads: 2\n"
-    )
-    check(run_unit_tests(profile, tmp_path), "duckdb")
+    check(run_unit_tests(fixture_profiles(PROFILE, tmp_path), tmp_path), "duckdb")
 
 
 def test_watermark_macros_on_postgres(pg_server: Any, pg_database: str, tmp_path: Path) -> None:
-    profile = (
-        "incremental_macros_fixture:\n"
-        "  target: postgres\n"
-        "  outputs:\n"
-        "    postgres:\n"
-        "      type: postgres\n"
-        f"      host: {pg_server.host}\n"
-        f"      port: {pg_server.port}\n"
-        f"      user: {pg_server.user}\n"
-        f"      password: '{pg_server.password}'\n"
-        f"      dbname: {pg_database}\n"
-        "      schema: public\n"
-        "      threads: 2\n"
-    )
-    check(run_unit_tests(profile, tmp_path), "postgres")
+    profiles = fixture_profiles(PROFILE, tmp_path, pg_server, pg_database)
+    check(run_unit_tests(profiles, tmp_path), "postgres")

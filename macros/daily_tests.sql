@@ -18,8 +18,9 @@
       rows: the run has deleted every old row of the keys it wrote;
     - a test row by row (relationships, not_null, accepted_values, ...) reads the day's rows;
     - any other test (row counts and sums across tables) reads the whole table, as do the
-      tests of a table without a watermark (new or empty) and every test of `dbt build`,
-      of a deploy and of a run with --all-tests (no var).
+      tests of a table without a watermark (new or empty) and every test of `dbt build` and
+      of a deploy or full refresh (no var). With --all-tests, a daily run's tests of every
+      kind follow these rules.
 
     A `where` config still applies, on top. Overrides dbt's global macro of the same name.
     (The queries are assembled in pieces whose indentation sqlfluff cannot place: hence the

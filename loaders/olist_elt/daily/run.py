@@ -409,7 +409,7 @@ def run_daily(
         # the rows since (macros/daily_tests.sql). A deploy or full refresh reads everything.
         watermarks = {}
         if not (deploy or full_refresh):
-            watermarks = _watermarks(session, select, missing, warehouse_rows)
+            watermarks = _watermarks(session, select, warehouse_rows)
         return session.build(
             select,
             full_refresh=full_refresh,
@@ -447,7 +447,6 @@ def run_daily(
 def _watermarks(
     session: DbtSession,
     selected: Sequence[str],
-    missing: Callable[[Sequence[tuple[str, str]]], set[tuple[str, str]]],
     query: Callable[[str], list[tuple[Any, ...]]],
 ) -> dict[str, str]:
     """The load-time watermark of each incremental table and snapshot a daily build updates.
@@ -456,8 +455,8 @@ def _watermarks(
     macros/daily_tests.sql restricts the day's tests by (var daily_watermarks): every row the
     build writes to a table derives from rows loaded after the table's watermark, or from rows
     of the lookback window, built and tested before; and what the customers snapshot reads
-    (snapshots/customers_snapshot.sql). A table that is absent or empty, or has no lineage
-    column, is left out: it is read whole.
+    (snapshots/customers_snapshot.sql). A table that is absent or empty, or lacks its lineage
+    column in the warehouse (a deploy still to run), is left out: it is read whole.
     """
     names = set(selected)  # daily_selection's node names
     tables = {}
@@ -467,13 +466,24 @@ def _watermarks(
         column = next((c for c in LINEAGE_COLUMNS if c in node.columns), None)
         if column is not None:
             tables[node.name] = (node.schema.lower(), node.alias.lower(), column)
-    absent = missing(sorted({(schema, alias) for schema, alias, _ in tables.values()}))
-    present = {n: t for n, t in tables.items() if (t[0], t[1]) not in absent}
-    if not present:
+    if not tables:
+        return {}
+    schemas = ", ".join(f"'{schema}'" for schema in sorted({t[0] for t in tables.values()}))
+    lineage = ", ".join(f"'{column}'" for column in LINEAGE_COLUMNS)
+    present = {
+        (str(schema), str(name), str(column))
+        for schema, name, column in query(
+            "select lower(table_schema), lower(table_name), lower(column_name)\n"
+            f"from information_schema.columns\nwhere lower(table_schema) in ({schemas})\n"
+            f"and lower(column_name) in ({lineage})"
+        )
+    }
+    readable = {name: table for name, table in tables.items() if table in present}
+    if not readable:
         return {}
     watermarks = "\n    union all\n    ".join(
         f"select '{name}' as model_name, max({column}) as watermark from {schema}.{alias}"
-        for name, (schema, alias, column) in sorted(present.items())
+        for name, (schema, alias, column) in sorted(readable.items())
     )
     rows = query(f"select model_name, watermark\nfrom (\n    {watermarks}\n) as watermarks")
     return {str(name): str(watermark) for name, watermark in rows if watermark is not None}

@@ -36,7 +36,8 @@ import gc
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -189,7 +190,8 @@ class DbtSession:
     ) -> None:
         self.settings = settings or Settings.resolve()
         # Project, profile, target and the raw schema as a var: see olist_elt.settings.
-        self.common = self.settings.dbt_args(dbt_vars)
+        self.dbt_vars = dict(dbt_vars or {})
+        self.common = self.settings.dbt_args(self.dbt_vars)
         if quiet:  # olist daily prints its own summary, failures included
             self.common.append("--quiet")
         if not debug_log:  # olist daily -v logs every statement
@@ -301,10 +303,10 @@ class DbtSession:
         if self._manifest is None:
             self.parse()
         common = self.common
-        if dbt_vars:
+        if dbt_vars:  # the session's --vars, rendered by Settings as every dbt call's
             common = [*common]
-            position = common.index("--vars") + 1
-            common[position] = json.dumps({**json.loads(common[position]), **dbt_vars})
+            merged = self.settings.dbt_vars({**self.dbt_vars, **dbt_vars})
+            common[common.index("--vars") + 1] = json.dumps(merged, sort_keys=True)
         args = ["build", *common, *self.build_flags, "--select", *select]
         if exact:  # the selection names every node: no test comes in with its model
             args += ["--indirect-selection", "empty"]
@@ -393,10 +395,8 @@ def run_daily(
         raise ValueError(f"the dbt session's {session.settings} differ from {settings}")
     target, profiles_dir, schema = settings.target, settings.profiles_dir, settings.raw_schema
 
-    missing = functools.partial(_missing_relations, target, profiles_dir, schema)
-    warehouse_rows = functools.partial(_query, target, profiles_dir, schema)
-
     def build(tables: Sequence[str]) -> DbtStats:
+        missing = functools.partial(_missing_relations, target, profiles_dir, schema)
         select = daily_selection(
             session,
             tables,
@@ -409,7 +409,8 @@ def run_daily(
         # the rows since (macros/daily_tests.sql). A deploy or full refresh reads everything.
         watermarks = {}
         if not (deploy or full_refresh):
-            watermarks = _watermarks(session, select, warehouse_rows)
+            with _connected(target, profiles_dir, schema) as warehouse:
+                watermarks = _watermarks(session, select, lambda sql: warehouse.execute(sql) or [])
         return session.build(
             select,
             full_refresh=full_refresh,
@@ -489,14 +490,13 @@ def _watermarks(
     return {str(name): str(watermark) for name, watermark in rows if watermark is not None}
 
 
-def _query(
-    target: str | None, profiles_dir: str | None, schema: str, sql: str
-) -> list[tuple[Any, ...]]:
-    """The rows of one query on the warehouse."""
+@contextmanager
+def _connected(target: str | None, profiles_dir: str | None, schema: str) -> Iterator[Any]:
+    """The warehouse of the profile's target, connected for the block, closed after it."""
     warehouse = make_target(read_target(profiles_dir, target), schema)
     try:
         warehouse.connect()
-        return warehouse.execute(sql) or []
+        yield warehouse
     finally:
         warehouse.close()
 
@@ -508,12 +508,8 @@ def _missing_relations(
     relations: Sequence[tuple[str, str]],
 ) -> set[tuple[str, str]]:
     """The (schema, name) pairs of ``relations`` that the warehouse does not hold."""
-    warehouse = make_target(read_target(profiles_dir, target), schema)
-    try:
-        warehouse.connect()
+    with _connected(target, profiles_dir, schema) as warehouse:
         present = warehouse.existing_relations({name for name, _ in relations})
-    finally:
-        warehouse.close()
     return set(relations) - present
 
 
@@ -525,13 +521,9 @@ def _pending_drops(
     A cheap first cut, so that a root of hundreds of loaded drops does not cost a load
     call per day; load_drops(pending=True) then decides file by file.
     """
-    warehouse = make_target(read_target(profiles_dir, target), schema)
-    try:
-        warehouse.connect()
+    with _connected(target, profiles_dir, schema) as warehouse:
         warehouse.prepare()
         loaded = {(run.table_name, run.ingest_date): run for run in warehouse.drop_loads()}
-    finally:
-        warehouse.close()
 
     def is_new(drop: Drop, files: TableFiles) -> bool:
         run = loaded.get((files.spec.table, drop.ingest_date))

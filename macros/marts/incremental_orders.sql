@@ -15,7 +15,7 @@
 
     Both lineages are columns of `lineage` (int_order_source_rows_aggregated_to_orders,
     itself incremental by order): the order's own rows, and its customer's. `watermark` is
-    the name of the fact's CTE holding incremental_watermark over its `_source_*` columns;
+    what incremental_watermark returned over the fact's `_source_*` columns;
     the fact's import CTEs then keep the changed orders with where_changed
     (macros/incremental_watermark.sql).
 #}
@@ -24,7 +24,6 @@
 {% macro changed_orders_since_watermark(lineage, watermark) %}
     select order_lineage.order_id
     from {{ lineage }} as order_lineage
-    cross join {{ watermark }}
     where
         {{ since_watermark(
             watermark, 'order_lineage._source_loaded_at', 'order_lineage._source_ingest_date'

@@ -73,17 +73,15 @@
 #}
 {% macro join_keys_changed(relation, key_columns) %}
     {%- if is_incremental() %}
+        {%- set watermark = incremental_watermark() %}
         inner join (
             select distinct
             {%- for column in key_columns %}
                 new_versions.{{ column }}{{ "," if not loop.last }}
             {%- endfor %}
             from {{ relation }} as new_versions
-            cross join (
-                {{ incremental_watermark() }}
-            ) as watermark
             where {{ since_watermark(
-                'watermark', 'new_versions._loaded_at', 'new_versions._ingest_date'
+                watermark, 'new_versions._loaded_at', 'new_versions._ingest_date'
             ) }}
         ) as changed_keys
             on

@@ -13,25 +13,22 @@
 with
 
 {% if is_incremental() %}
-    watermark as (
-        {{ incremental_watermark() }}
-    ),
+    {%- set watermark = incremental_watermark() %}
 
     -- read from the staging tables themselves: the import CTEs below then hold only the
     -- changed people's rows, not whole tables
     changed_people as (
         select new_records.customer_unique_id
         from {{ ref('stg_olist__customers') }} as new_records
-        cross join watermark
         where {{ since_watermark(
-            'watermark', 'new_records._loaded_at', 'new_records._ingest_date'
+            watermark, 'new_records._loaded_at', 'new_records._ingest_date'
         ) }}
         union
         select customer_records.customer_unique_id
         from {{ ref('stg_olist__customers') }} as customer_records
         where
             customer_records.customer_id in (
-                {{ keys_since_watermark(ref('stg_olist__orders'), 'customer_id', 'watermark') }}
+                {{ keys_since_watermark(ref('stg_olist__orders'), 'customer_id', watermark) }}
             )
     ),
 {% endif %}

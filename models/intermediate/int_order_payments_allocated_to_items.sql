@@ -8,15 +8,13 @@
 with
 
 {% if is_incremental() %}
-    watermark as (
-        {{ incremental_watermark() }}
-    ),
+    {%- set watermark = incremental_watermark() %}
 
     changed_orders as (
-        {{ keys_since_watermark(ref('stg_olist__order_items'), 'order_id', 'watermark') }}
+        {{ keys_since_watermark(ref('stg_olist__order_items'), 'order_id', watermark) }}
         union
         {{ keys_since_watermark(
-            ref('int_order_payments_summed_to_orders'), 'order_id', 'watermark'
+            ref('int_order_payments_summed_to_orders'), 'order_id', watermark
         ) }}
     ),
 {% endif %}

@@ -8,12 +8,10 @@
 with
 
 {% if is_incremental() %}
-    watermark as (
-        {{ incremental_watermark() }}
-    ),
+    {%- set watermark = incremental_watermark() %}
 
     changed_orders as (
-        {{ keys_since_watermark(ref('stg_olist__order_reviews'), 'order_id', 'watermark') }}
+        {{ keys_since_watermark(ref('stg_olist__order_reviews'), 'order_id', watermark) }}
     ),
 {% endif %}
 

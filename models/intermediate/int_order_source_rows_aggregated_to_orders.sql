@@ -15,27 +15,25 @@
 with
 
 {% if is_incremental() %}
-    watermark as (
-        {{ incremental_watermark('_source_loaded_at', '_source_ingest_date') }}
-    ),
+    {%- set watermark = incremental_watermark('_source_loaded_at', '_source_ingest_date') %}
 
     -- orders with a row of their own (order, item, payment, review, customer record) since
     -- the watermark
     orders_with_new_rows as (
-        {{ keys_since_watermark(ref('stg_olist__orders'), 'order_id', 'watermark') }}
+        {{ keys_since_watermark(ref('stg_olist__orders'), 'order_id', watermark) }}
         union
-        {{ keys_since_watermark(ref('stg_olist__order_items'), 'order_id', 'watermark') }}
+        {{ keys_since_watermark(ref('stg_olist__order_items'), 'order_id', watermark) }}
         union
-        {{ keys_since_watermark(ref('stg_olist__order_payments'), 'order_id', 'watermark') }}
+        {{ keys_since_watermark(ref('stg_olist__order_payments'), 'order_id', watermark) }}
         union
-        {{ keys_since_watermark(ref('stg_olist__order_reviews'), 'order_id', 'watermark') }}
+        {{ keys_since_watermark(ref('stg_olist__order_reviews'), 'order_id', watermark) }}
         union
         select orders_of_new_records.order_id
         from {{ ref('stg_olist__orders') }} as orders_of_new_records
         where
             orders_of_new_records.customer_id in (
                 {{ keys_since_watermark(
-                    ref('stg_olist__customers'), 'customer_id', 'watermark'
+                    ref('stg_olist__customers'), 'customer_id', watermark
                 ) }}
             )
     ),
@@ -44,7 +42,7 @@ with
     -- theirs since the watermark (their address periods carry the newest of those rows)
     changed_people as (
         {{ keys_since_watermark(
-            ref('int_customer_addresses_collapsed_to_periods'), 'customer_unique_id', 'watermark'
+            ref('int_customer_addresses_collapsed_to_periods'), 'customer_unique_id', watermark
         ) }}
     ),
 

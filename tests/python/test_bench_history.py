@@ -208,3 +208,18 @@ def test_drop_digest_names_the_missing_drop(tmp_path: Path) -> None:
     assert hb.drop_digest(tmp_path, date(2018, 8, 15)) != first
     with pytest.raises(hb.HistoryError, match="no drop for 2018-08-16"):
         hb.drop_digest(tmp_path, date(2018, 8, 16))
+
+
+def test_the_increment_reported_is_the_median_run() -> None:
+    runs = [
+        {"wall_seconds": 9.0, "node_seconds": {"model.a": 3.0}},
+        {"wall_seconds": 6.0, "node_seconds": {"model.a": 1.0}},
+        {"wall_seconds": 7.5, "node_seconds": {"model.a": 2.0}},
+    ]
+    chosen = hb.median_run(runs)
+    assert chosen["wall_seconds"] == 7.5 and chosen["node_seconds"] == {"model.a": 2.0}
+    assert chosen["wall_seconds_runs"] == [9.0, 6.0, 7.5], "every run's time, in run order"
+    assert hb.median_run(runs[:2])["wall_seconds"] == 6.0, "an even count: the lower middle"
+    assert "wall_seconds_runs" not in runs[2], "the runs themselves are left as they were"
+    with pytest.raises(ValueError, match="no run"):
+        hb.median_run([])

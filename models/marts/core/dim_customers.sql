@@ -14,25 +14,22 @@
 with
 
 {% if is_incremental() %}
-    watermark as (
-        {{ incremental_watermark('_source_loaded_at', '_source_ingest_date') }}
-    ),
+    {%- set watermark = incremental_watermark('_source_loaded_at', '_source_ingest_date') %}
 
     -- read from the inputs themselves: the import CTEs below then hold only the changed
     -- people's rows, not whole tables
     changed_people as (
         select new_records.customer_unique_id
         from {{ ref('stg_olist__customers') }} as new_records
-        cross join watermark
         where {{ since_watermark(
-            'watermark', 'new_records._loaded_at', 'new_records._ingest_date'
+            watermark, 'new_records._loaded_at', 'new_records._ingest_date'
         ) }}
         union
         select customer_records.customer_unique_id
         from {{ ref('stg_olist__customers') }} as customer_records
         where
             customer_records.customer_id in (
-                {{ keys_since_watermark(ref('stg_olist__orders'), 'customer_id', 'watermark') }}
+                {{ keys_since_watermark(ref('stg_olist__orders'), 'customer_id', watermark) }}
             )
         union
         select customer_records.customer_unique_id
@@ -42,7 +39,7 @@ with
                 {{ keys_since_watermark(
                     ref('int_geolocations_deduplicated_to_zip_prefixes'),
                     'zip_code_prefix',
-                    'watermark',
+                    watermark,
                 ) }}
             )
     ),

@@ -14,16 +14,13 @@
 with
 
 {% if is_incremental() %}
-    watermark as (
-        {{ incremental_watermark('_source_loaded_at', '_source_ingest_date') }}
-    ),
+    {%- set watermark = incremental_watermark('_source_loaded_at', '_source_ingest_date') %}
 
     changed_people as (
         select address_periods.customer_unique_id
         from {{ ref('int_customer_addresses_collapsed_to_periods') }} as address_periods
-        cross join watermark
         where {{ since_watermark(
-            'watermark', 'address_periods._loaded_at', 'address_periods._ingest_date'
+            watermark, 'address_periods._loaded_at', 'address_periods._ingest_date'
         ) }}
     ),
 {% endif %}

@@ -13,13 +13,11 @@ with
 
 {% if is_incremental() %}
     -- what the table has seen, and the orders changed since (macros/marts/incremental_orders.sql)
-    watermark as (
-        {{ incremental_watermark('_source_loaded_at', '_source_ingest_date') }}
-    ),
+    {%- set watermark = incremental_watermark('_source_loaded_at', '_source_ingest_date') %}
 
     changed_orders as (
         {{ changed_orders_since_watermark(
-            ref('int_order_source_rows_aggregated_to_orders'), 'watermark'
+            ref('int_order_source_rows_aggregated_to_orders'), watermark
         ) }}
     ),
 {% endif %}

@@ -14,20 +14,18 @@
 with
 
 {% if is_incremental() %}
-    watermark as (
-        {{ incremental_watermark('_source_loaded_at', '_source_ingest_date') }}
-    ),
+    {%- set watermark = incremental_watermark('_source_loaded_at', '_source_ingest_date') %}
 
     -- read from the inputs themselves: the import CTEs below then hold only the changed
     -- people's rows, not whole tables
     changed_people as (
         {{ keys_since_watermark(
-            ref('dim_customers'), 'customer_unique_id', 'watermark',
+            ref('dim_customers'), 'customer_unique_id', watermark,
             '_source_loaded_at', '_source_ingest_date',
         ) }}
         union
         {{ keys_since_watermark(
-            ref('fct_orders'), 'customer_unique_id', 'watermark',
+            ref('fct_orders'), 'customer_unique_id', watermark,
             '_source_loaded_at', '_source_ingest_date',
         ) }}
     ),

@@ -31,11 +31,10 @@
     On a run, over literals read from the table by one query before the model's own: a
     comparison with a constant becomes a filter of the scan itself, which skips the row groups
     loaded before the watermark by their min/max, where a value joined in from a subquery is
-    compared row by row (on DuckDB a history-10 lineage model took half the time). The
-    literals are the values as text from the warehouse, so no precision is lost on the way,
-    and the read is plain enough for every adapter. In a unit test (`this` is then a fixture
-    of the same query: nothing to read beforehand), while dbt parses and under the linter,
-    scalar subqueries over `this` say the same.
+    compared row by row. The literals are the values as text from the warehouse, so no
+    precision is lost on the way, and the read is plain enough for every adapter. In a unit
+    test (`this` is then a fixture of the same query: nothing to read beforehand), while dbt
+    parses and under the linter, scalar subqueries over `this` say the same.
 #}
 {% macro incremental_watermark(loaded_at='_loaded_at', ingest_date='_ingest_date') %}
     {#- an empty table has seen nothing: everything counts as new #}

@@ -409,19 +409,18 @@ def measure(
 
         # The same drop on copies of the same history, the median run by wall time kept: one
         # run of a few seconds varies by a tenth or more on a shared machine.
+        # Each run closes the warehouse, so its file can be copied back for the next.
         pristine = folder / "history-before-the-day.duckdb"
-        close_dbt_duckdb()
+        close_dbt_duckdb()  # the untimed build of the history left it open
         shutil.copyfile(database, pristine)
         samples: list[Json] = []
         for repeat in range(repeats):
             if repeat:
-                close_dbt_duckdb()
                 shutil.copyfile(pristine, database)
             samples.append(_increment(profiles, folder, root, day))
         pristine.unlink()
         increment = median_run(samples)
 
-        full = _session(profiles, folder)
         full = _session(profiles, folder)
         clock, cpu = time.perf_counter(), process_cpu_seconds()
         full.parse()

@@ -396,20 +396,21 @@ def run_daily(
     target, profiles_dir, schema = settings.target, settings.profiles_dir, settings.raw_schema
 
     def build(tables: Sequence[str]) -> DbtStats:
-        missing = functools.partial(_missing_relations, target, profiles_dir, schema)
-        select = daily_selection(
-            session,
-            tables,
-            missing,
-            deploy=deploy,
-            tests=tests,
-            full_refresh=full_refresh,
-        )
-        # Each table's watermark before the build: the day's tests and the snapshot read
-        # the rows since (macros/daily_tests.sql). A deploy or full refresh reads everything.
-        watermarks = {}
-        if not (deploy or full_refresh):
-            with _connected(target, profiles_dir, schema) as warehouse:
+        # One connection for the two questions to the warehouse before the build, closed
+        # before dbt opens its own.
+        with _connected(target, profiles_dir, schema) as warehouse:
+            select = daily_selection(
+                session,
+                tables,
+                functools.partial(_missing_relations, warehouse),
+                deploy=deploy,
+                tests=tests,
+                full_refresh=full_refresh,
+            )
+            # Each table's watermark before the build: the day's tests and the snapshot read
+            # the rows since (macros/daily_tests.sql). A deploy or full refresh reads all.
+            watermarks = {}
+            if not (deploy or full_refresh):
                 watermarks = _watermarks(session, select, lambda sql: warehouse.execute(sql) or [])
         return session.build(
             select,
@@ -502,15 +503,10 @@ def _connected(target: str | None, profiles_dir: str | None, schema: str) -> Ite
 
 
 def _missing_relations(
-    target: str | None,
-    profiles_dir: str | None,
-    schema: str,
-    relations: Sequence[tuple[str, str]],
+    warehouse: Any, relations: Sequence[tuple[str, str]]
 ) -> set[tuple[str, str]]:
-    """The (schema, name) pairs of ``relations`` that the warehouse does not hold."""
-    with _connected(target, profiles_dir, schema) as warehouse:
-        present = warehouse.existing_relations({name for name, _ in relations})
-    return set(relations) - present
+    """The (schema, name) pairs of ``relations`` that the connected warehouse does not hold."""
+    return set(relations) - warehouse.existing_relations({name for name, _ in relations})
 
 
 def _pending_drops(

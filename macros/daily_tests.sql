@@ -1,13 +1,13 @@
 -- sqlfluff:exclude_rules:layout.indent
 {#
     The rows a daily build's data tests read. `olist daily` passes var `daily_watermarks`:
-    for each incremental table it updates, the newest load time the table held before the
-    build (olist_elt.daily.run). Every row the build writes derives from rows loaded after
-    it, or lies within the lookback window and was built and tested before, so a generic test
-    declared on such a table reads the rows of the day instead of the whole history:
+    for each incremental table it updates, its lineage column (`column`: `_source_loaded_at`,
+    else `_loaded_at`) and the newest load time in it before the build (`loaded_at`), see
+    olist_elt.daily.run. Every row the build writes derives from rows loaded after it, or lies
+    within the lookback window and was built and tested before, so a generic test declared on
+    such a table reads the rows of the day instead of the whole history:
 
-    - the day's rows: lineage (`_source_loaded_at`, else `_loaded_at`) after the watermark,
-      and, on a table whose run recomputes all the rows of a changed person (meta
+    - the day's rows: lineage column after the watermark, and, on a table whose run recomputes all the rows of a changed person (meta
       `recomputed_by_person`: the facts and the orders' lineage), every row of the people
       who have one, whatever its own lineage;
     - a test across rows (unique, unique_combination_of_columns,
@@ -30,8 +30,8 @@
     {%- set where = config.get('where') -%}
     {%- set watermarks = var('daily_watermarks', {}) if execute else {} -%}
     {%- set tested = graph.nodes.get(model.get('attached_node') or '') if execute else none -%}
-    {%- set since = watermarks.get(tested.name) if tested else none -%}
-    {%- set rows = daily_test_rows(relation, since, tested) if since else none -%}
+    {%- set watermark = watermarks.get(tested.name) if tested else none -%}
+    {%- set rows = daily_test_rows(relation, watermark, tested) if watermark else none -%}
     {%- if rows is none and not where -%}
         {{ return(relation) }}
     {%- endif -%}
@@ -46,12 +46,13 @@
 
 
 {#
-    The rows of `relation` the current test must read for loads since `since`, as a
-    parenthesised query, or none for the whole table: see get_where_subquery. Each part is
+    The rows of `relation` the current test must read for loads since `watermark` (the
+    table's entry of var daily_watermarks), as a parenthesised query, or none for the whole
+    table: see get_where_subquery. Each part is
     a plain filter or an `in` on one column: an `or` across them would make the warehouse
     compare every row of the history with the day's keys.
 #}
-{% macro daily_test_rows(relation, since, tested) -%}
+{% macro daily_test_rows(relation, watermark, tested) -%}
     {%- set cross_row = {
         'unique': 'column_name',
         'unique_combination_of_columns': 'combination_of_columns',
@@ -61,16 +62,10 @@
         'relationships', 'not_null', 'accepted_values', 'accepted_range', 'expression_is_true',
     ] -%}
     {%- set test = model.get('test_metadata') or {} -%}
-    {%- set columns = tested.columns.keys() | list -%}
-    {%- set lineage = (
-        '_source_loaded_at' if '_source_loaded_at' in columns
-        else '_loaded_at' if '_loaded_at' in columns
-        else none
-    ) -%}
-    {%- if lineage is none or test.get('name') not in (cross_row.keys() | list) + row_by_row -%}
+    {%- if test.get('name') not in (cross_row.keys() | list) + row_by_row -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set new_since = lineage ~ " > cast('" ~ since ~ "' as timestamp)" -%}
+    {%- set new_since = watermark.column ~ " > cast('" ~ watermark.loaded_at ~ "' as timestamp)" -%}
     {#- A table whose run recomputes every row of a changed person (meta
         recomputed_by_person) may rewrite rows whose own lineage is old: their people's. -#}
     {%- set by_person = (tested.config.get('meta') or {}).get('recomputed_by_person') -%}
@@ -131,8 +126,9 @@
     {%- endif -%}
     customer_unique_id in (
     {%- for relation in relations %}
+        {%- set watermark = watermarks[relation.identifier] %}
         select people.customer_unique_id from {{ relation }} as people
-        where people._source_loaded_at > cast('{{ watermarks[relation.identifier] }}' as timestamp)
+        where people.{{ watermark.column }} > cast('{{ watermark.loaded_at }}' as timestamp)
         {{- ' union' if not loop.last }}
     {%- endfor %}
     )

@@ -27,7 +27,10 @@ pytestmark = pytest.mark.slow
 
 FIXTURE_PROJECT = Path(__file__).parent / "fixtures" / "daily_tests_project"
 PROFILE = "daily_tests_fixture"  # the profile its dbt_project.yml names
-WATERMARKS = {name: "2026-01-02 00:00:00" for name in ("day_keys", "day_children", "day_orders")}
+WATERMARKS = {
+    name: {"column": "_loaded_at", "loaded_at": "2026-01-02 00:00:00"}
+    for name in ("day_keys", "day_children", "day_orders")
+}
 # test name prefix -> failing rows (whole table, daily)
 EXPECTED = {
     "unique_day_keys_key": (2, 1),

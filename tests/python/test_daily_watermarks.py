@@ -55,7 +55,8 @@ def test_watermarks_of_the_tables_that_can_be_read() -> None:
     def query(sql: str) -> list[tuple[Any, ...]]:
         return connection.execute(sql).fetchall()
 
+    # a table with both lineage columns is read by the first of LINEAGE_COLUMNS
     assert _watermarks(session, built, query) == {
-        "staged": "2026-01-02 06:00:00",
-        "fact": "2026-01-03 06:00:00",
+        "staged": {"column": "_loaded_at", "loaded_at": "2026-01-02 06:00:00"},
+        "fact": {"column": "_source_loaded_at", "loaded_at": "2026-01-03 06:00:00"},
     }

@@ -329,7 +329,8 @@ class DbtSession:
 
 # The var of each table's watermark before a daily build, which restricts its tests
 # (macros/daily_tests.sql) and the customers snapshot to the rows of the day, and the
-# load-time lineage columns a watermark is read from, in the macro's order of preference.
+# load-time lineage columns a watermark is read from, in order of preference: the first a
+# table has is the one its watermark and its day's rows are read by (the var names it).
 DAILY_WATERMARKS_VAR = "daily_watermarks"
 LINEAGE_COLUMNS = ("_source_loaded_at", "_loaded_at")
 
@@ -450,10 +451,11 @@ def _watermarks(
     session: DbtSession,
     selected: Sequence[str],
     query: Callable[[str], list[tuple[Any, ...]]],
-) -> dict[str, str]:
+) -> dict[str, dict[str, str]]:
     """The load-time watermark of each incremental table and snapshot a daily build updates.
 
-    By node name: the newest load time on the table before the build. What
+    By node name: the table's lineage column (`column`, the first of LINEAGE_COLUMNS it has)
+    and the newest load time in it before the build (`loaded_at`). What
     macros/daily_tests.sql restricts the day's tests by (var daily_watermarks): every row the
     build writes to a table derives from rows loaded after the table's watermark, or from rows
     of the lookback window, built and tested before; and what the customers snapshot reads
@@ -488,7 +490,11 @@ def _watermarks(
         for name, (schema, alias, column) in sorted(readable.items())
     )
     rows = query(f"select model_name, watermark\nfrom (\n    {watermarks}\n) as watermarks")
-    return {str(name): str(watermark) for name, watermark in rows if watermark is not None}
+    return {
+        str(name): {"column": readable[str(name)][2], "loaded_at": str(watermark)}
+        for name, watermark in rows
+        if watermark is not None
+    }
 
 
 @contextmanager

@@ -28,11 +28,15 @@
 {#
     The table's watermark, as two SQL expressions: `loaded_at` and `lookback_start_date`.
 
-    On a run, over literals read from the table by one query before the model's own: a
-    comparison with a constant becomes a filter of the scan itself, which skips the row groups
-    loaded before the watermark by their min/max, where a value joined in from a subquery is
-    compared row by row. The literals are the values as text from the warehouse, so no
-    precision is lost on the way, and the read is plain enough for every adapter. In a unit
+    On a run, over literals read from the table by one query before the model's own: each row
+    is compared with constants, where a value from a subquery had to be joined in first, and
+    the warehouse plans the model's query knowing them. The literals are the values as text
+    from the warehouse, so no precision is lost on the way, and the read is plain enough for
+    every adapter. DuckDB applies the `or` of since_watermark's two comparisons to the rows a
+    scan returns, not inside the scan, so it skips no row group; two scans joined by `union`
+    would, but the planner then expects so many changed keys that it turns the semi-joins of
+    the import CTEs around, building hash tables of whole inputs, which costs more than the
+    scans save. In a unit
     test (`this` is then a fixture of the same query: nothing to read beforehand), while dbt
     parses and under the linter, scalar subqueries over `this` say the same.
 #}

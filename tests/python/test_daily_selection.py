@@ -143,12 +143,15 @@ def test_daily_tests_are_keys_and_relationships_of_incremental_tables(
         "unique_dim_customers_customer_unique_id",
         "unique_customer_360_customer_unique_id",
     } <= daily_tests, sorted(daily_tests)
-    # a table rebuilt whole keeps its tests for the full build
+    # an incremental dimension has its key tested every day it is built
     with_products = set(daily_selection(session, ["products"], nothing_missing))
-    everything = set(daily_selection(session, ["products"], nothing_missing, tests="all"))
-    assert "dim_products" in with_products
-    assert not any("dim_products" in name for name in with_products - {"dim_products"})
-    assert any(name.startswith("unique_dim_products") for name in everything)
+    assert {"dim_products", "unique_dim_products_product_id"} <= with_products
+    # a table rebuilt whole keeps its tests for the full build
+    with_sellers = set(daily_selection(session, ["sellers"], nothing_missing))
+    everything = set(daily_selection(session, ["sellers"], nothing_missing, tests="all"))
+    assert "dim_sellers" in with_sellers
+    assert not any("dim_sellers" in name for name in with_sellers - {"dim_sellers"})
+    assert any(name.startswith("unique_dim_sellers") for name in everything)
 
 
 def test_on_postgres_views_over_replaced_tables_are_rebuilt(

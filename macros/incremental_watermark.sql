@@ -99,6 +99,23 @@
 
 
 {#
+    The `key` of every row of `relation` whose `column` holds the key of a row of `referenced`
+    new since `watermark`, as a query (`referenced_column`: that key's name in `referenced`,
+    by default `column`): e.g. the people of the customer records with a new order.
+#}
+{% macro keys_referencing_new_rows(
+    relation, key, column, referenced, watermark, referenced_column=none
+) %}
+    select referencing_rows.{{ key }}
+    from {{ relation }} as referencing_rows
+    where
+        referencing_rows.{{ column }} in (
+            {{ keys_since_watermark(referenced, referenced_column or column, watermark) }}
+        )
+{%- endmacro %}
+
+
+{#
     In an import CTE of a model incremental by key: on an incremental run, keep only the rows
     whose `column` is one of the keys of `changed` (a CTE or relation; its key column is
     named `key`, by default the column's name without its table). A full build keeps every row.

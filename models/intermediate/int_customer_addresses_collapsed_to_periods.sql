@@ -18,18 +18,15 @@ with
     -- read from the staging tables themselves: the import CTEs below then hold only the
     -- changed people's rows, not whole tables
     changed_people as (
-        select new_records.customer_unique_id
-        from {{ ref('stg_olist__customers') }} as new_records
-        where {{ since_watermark(
-            watermark, 'new_records._loaded_at', 'new_records._ingest_date'
-        ) }}
+        {{ keys_since_watermark(ref('stg_olist__customers'), 'customer_unique_id', watermark) }}
         union
-        select customer_records.customer_unique_id
-        from {{ ref('stg_olist__customers') }} as customer_records
-        where
-            customer_records.customer_id in (
-                {{ keys_since_watermark(ref('stg_olist__orders'), 'customer_id', watermark) }}
-            )
+        {{ keys_referencing_new_rows(
+            ref('stg_olist__customers'),
+            'customer_unique_id',
+            'customer_id',
+            ref('stg_olist__orders'),
+            watermark,
+        ) }}
     ),
 {% endif %}
 

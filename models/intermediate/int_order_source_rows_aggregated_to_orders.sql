@@ -28,14 +28,9 @@ with
         union
         {{ keys_since_watermark(ref('stg_olist__order_reviews'), 'order_id', watermark) }}
         union
-        select orders_of_new_records.order_id
-        from {{ ref('stg_olist__orders') }} as orders_of_new_records
-        where
-            orders_of_new_records.customer_id in (
-                {{ keys_since_watermark(
-                    ref('stg_olist__customers'), 'customer_id', watermark
-                ) }}
-            )
+        {{ keys_referencing_new_rows(
+            ref('stg_olist__orders'), 'order_id', 'customer_id', ref('stg_olist__customers'), watermark
+        ) }}
     ),
 
     -- the people whose customer-wide lineage moved: a customer record or an order row of

@@ -19,29 +19,24 @@ with
     -- read from the inputs themselves: the import CTEs below then hold only the changed
     -- people's rows, not whole tables
     changed_people as (
-        select new_records.customer_unique_id
-        from {{ ref('stg_olist__customers') }} as new_records
-        where {{ since_watermark(
-            watermark, 'new_records._loaded_at', 'new_records._ingest_date'
+        {{ keys_since_watermark(ref('stg_olist__customers'), 'customer_unique_id', watermark) }}
+        union
+        {{ keys_referencing_new_rows(
+            ref('stg_olist__customers'),
+            'customer_unique_id',
+            'customer_id',
+            ref('stg_olist__orders'),
+            watermark,
         ) }}
         union
-        select customer_records.customer_unique_id
-        from {{ ref('stg_olist__customers') }} as customer_records
-        where
-            customer_records.customer_id in (
-                {{ keys_since_watermark(ref('stg_olist__orders'), 'customer_id', watermark) }}
-            )
-        union
-        select customer_records.customer_unique_id
-        from {{ ref('stg_olist__customers') }} as customer_records
-        where
-            customer_records.customer_zip_code_prefix in (
-                {{ keys_since_watermark(
-                    ref('int_geolocations_deduplicated_to_zip_prefixes'),
-                    'zip_code_prefix',
-                    watermark,
-                ) }}
-            )
+        {{ keys_referencing_new_rows(
+            ref('stg_olist__customers'),
+            'customer_unique_id',
+            'customer_zip_code_prefix',
+            ref('int_geolocations_deduplicated_to_zip_prefixes'),
+            watermark,
+            referenced_column='zip_code_prefix',
+        ) }}
     ),
 {% endif %}
 

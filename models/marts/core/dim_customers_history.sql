@@ -17,10 +17,8 @@ with
     {%- set watermark = incremental_watermark('_source_loaded_at', '_source_ingest_date') %}
 
     changed_people as (
-        select address_periods.customer_unique_id
-        from {{ ref('int_customer_addresses_collapsed_to_periods') }} as address_periods
-        where {{ since_watermark(
-            watermark, 'address_periods._loaded_at', 'address_periods._ingest_date'
+        {{ keys_since_watermark(
+            ref('int_customer_addresses_collapsed_to_periods'), 'customer_unique_id', watermark
         ) }}
     ),
 {% endif %}

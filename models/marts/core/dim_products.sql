@@ -17,14 +17,13 @@ with
     changed_products as (
         {{ keys_since_watermark(ref('stg_olist__products'), 'product_id', watermark) }}
         union
-        select products_of_new_translations.product_id
-        from {{ ref('stg_olist__products') }} as products_of_new_translations
-        where
-            products_of_new_translations.category_name in (
-                {{ keys_since_watermark(
-                    ref('stg_olist__product_category_translations'), 'category_name', watermark
-                ) }}
-            )
+        {{ keys_referencing_new_rows(
+            ref('stg_olist__products'),
+            'product_id',
+            'category_name',
+            ref('stg_olist__product_category_translations'),
+            watermark,
+        ) }}
     ),
 {% endif %}
 

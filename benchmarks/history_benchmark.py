@@ -359,7 +359,7 @@ def close_dbt_duckdb() -> None:
     """Close the DuckDB database dbt-duckdb keeps open in this process, as its exit does.
 
     DuckDB checkpoints on close (the write-ahead log into the file): an `olist daily` process
-    pays that before it exits, and it grows with the rows a build deleted across the history.
+    pays that before it exits, and it grows with the size of the tables a build appended to.
     """
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 

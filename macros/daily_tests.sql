@@ -7,9 +7,10 @@
     within the lookback window and was built and tested before, so a generic test declared on
     such a table reads the rows of the day instead of the whole history:
 
-    - the day's rows: lineage column after the watermark, and, on a table whose run recomputes all the rows of a changed person (meta
-      `recomputed_by_person`: the facts and the orders' lineage), every row of the people
-      who have one, whatever its own lineage;
+    - the day's rows: lineage column after the watermark, and, on a table whose run
+      recomputes all the rows of a changed person (meta `recomputed_by_person`: the facts
+      and the orders' lineage), every row of the people who have one, whatever its own
+      lineage;
     - a test across rows (unique, unique_combination_of_columns,
       valid_intervals_are_contiguous) reads every row, old or new, that shares its key
       (`column_name`, the first of `combination_of_columns`, or `partition_by`) with one
@@ -48,9 +49,9 @@
 {#
     The rows of `relation` the current test must read for loads since `watermark` (the
     table's entry of var daily_watermarks), as a parenthesised query, or none for the whole
-    table: see get_where_subquery. Each part is
-    a plain filter or an `in` on one column: an `or` across them would make the warehouse
-    compare every row of the history with the day's keys.
+    table: see get_where_subquery. Each part is a plain filter or an `in` on one column: an
+    `or` across them would make the warehouse compare every row of the history with the
+    day's keys.
 #}
 {% macro daily_test_rows(relation, watermark, tested) -%}
     {%- set cross_row = {
@@ -65,7 +66,9 @@
     {%- if test.get('name') not in (cross_row.keys() | list) + row_by_row -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set new_since = watermark.column ~ " > cast('" ~ watermark.loaded_at ~ "' as timestamp)" -%}
+    {%- set new_since -%}
+        {{ watermark.column }} > cast('{{ watermark.loaded_at }}' as timestamp)
+    {%- endset -%}
     {#- A table whose run recomputes every row of a changed person (meta
         recomputed_by_person) may rewrite rows whose own lineage is old: their people's. -#}
     {%- set by_person = (tested.config.get('meta') or {}).get('recomputed_by_person') -%}

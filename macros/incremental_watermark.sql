@@ -36,9 +36,9 @@
     scan returns, not inside the scan, so it skips no row group; two scans joined by `union`
     would, but the planner then expects so many changed keys that it turns the semi-joins of
     the import CTEs around, building hash tables of whole inputs, which costs more than the
-    scans save. In a unit
-    test (`this` is then a fixture of the same query: nothing to read beforehand), while dbt
-    parses and under the linter, scalar subqueries over `this` say the same.
+    scans save. In a unit test (`this` is then a fixture of the same query: nothing to read
+    beforehand), while dbt parses and under the linter, scalar subqueries over `this` say the
+    same.
 #}
 {% macro incremental_watermark(loaded_at='_loaded_at', ingest_date='_ingest_date') %}
     {#- an empty table has seen nothing: everything counts as new #}

@@ -29,7 +29,11 @@ with
         {{ keys_since_watermark(ref('stg_olist__order_reviews'), 'order_id', watermark) }}
         union
         {{ keys_referencing_new_rows(
-            ref('stg_olist__orders'), 'order_id', 'customer_id', ref('stg_olist__customers'), watermark
+            ref('stg_olist__orders'),
+            'order_id',
+            'customer_id',
+            ref('stg_olist__customers'),
+            watermark,
         ) }}
     ),
 

@@ -18,14 +18,8 @@ with
     -- read from the staging tables themselves: the import CTEs below then hold only the
     -- changed people's rows, not whole tables
     changed_people as (
-        {{ keys_since_watermark(ref('stg_olist__customers'), 'customer_unique_id', watermark) }}
-        union
-        {{ keys_referencing_new_rows(
-            ref('stg_olist__customers'),
-            'customer_unique_id',
-            'customer_id',
-            ref('stg_olist__orders'),
-            watermark,
+        {{ people_with_new_records_or_orders(
+            ref('stg_olist__customers'), ref('stg_olist__orders'), watermark
         ) }}
     ),
 {% endif %}

@@ -66,9 +66,7 @@
     {%- if test.get('name') not in (cross_row.keys() | list) + row_by_row -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set new_since -%}
-        {{ watermark.column }} > cast('{{ watermark.loaded_at }}' as timestamp)
-    {%- endset -%}
+    {%- set new_since = loaded_since_daily_watermark(watermark) -%}
     {#- A table whose run recomputes every row of a changed person (meta
         recomputed_by_person) may rewrite rows whose own lineage is old: their people's. -#}
     {%- set by_person = (tested.config.get('meta') or {}).get('recomputed_by_person') -%}
@@ -117,6 +115,15 @@
 
 
 {#
+    A row loaded after a table's entry of var daily_watermarks: the condition on its lineage
+    column (unqualified; the daily tests, people_of_the_day and the customers snapshot).
+#}
+{% macro loaded_since_daily_watermark(watermark) -%}
+    {{ watermark.column }} > cast('{{ watermark.loaded_at }}' as timestamp)
+{%- endmacro %}
+
+
+{#
     For a singular test over tables of people: the condition on `customer_unique_id` that keeps
     the people with a row loaded after the watermark of any of `relations` (var
     daily_watermarks), or `true` (everyone) outside a daily build or when one has no watermark.
@@ -131,7 +138,7 @@
     {%- for relation in relations %}
         {%- set watermark = watermarks[relation.identifier] %}
         select people.customer_unique_id from {{ relation }} as people
-        where people.{{ watermark.column }} > cast('{{ watermark.loaded_at }}' as timestamp)
+        where people.{{ loaded_since_daily_watermark(watermark) }}
         {{- ' union' if not loop.last }}
     {%- endfor %}
     )

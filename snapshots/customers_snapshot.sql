@@ -11,6 +11,6 @@
     {%- set watermark = var('daily_watermarks', {}).get('customers_snapshot') %}
     select * from {{ ref('int_customer_addresses_filtered_to_latest') }}
     {%- if watermark %}
-        where {{ watermark.column }} > cast('{{ watermark.loaded_at }}' as timestamp)
+        where {{ loaded_since_daily_watermark(watermark) }}
     {%- endif %}
 {% endsnapshot %}

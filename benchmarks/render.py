@@ -162,7 +162,7 @@ def table(results: Json) -> str:
     lines.append("-" * (WIDTH + 60))
     for goal in results.get("goals", []):
         status = "met" if goal["met"] else "MISSED"
-        row(f"goal: {goal['goal']}", f"{goal['value']:.2f}", f"limit {goal['limit']:g}: {status}")
+        row(f"goal: {goal['goal']}", f"{goal['value']:.4g}", f"limit {goal['limit']:g}: {status}")
     return "\n".join(lines)
 
 
@@ -325,7 +325,7 @@ def block(results: Json) -> str:
         lines += ["| goal | value | limit | status |", "|---|---:|---:|---|"]
         for goal in results["goals"]:
             status = "met" if goal["met"] else "**missed**"
-            lines.append(f"| {goal['goal']} | {goal['value']:.2f} | {goal['limit']:g} | {status} |")
+            lines.append(f"| {goal['goal']} | {goal['value']:.4g} | {goal['limit']:g} | {status} |")
         lines.append("")
     for part, error in sorted(results.get("errors", {}).items()):
         lines.append(f"Part `{part}` failed: {error}")

@@ -242,7 +242,13 @@ def generated(runner: Runner, data_dir: Path, scale: float, seed: int) -> tuple[
 
 
 def ratio(numerator: float, denominator: float) -> float | None:
-    return round(numerator / denominator, 3) if denominator else None
+    return significant(numerator / denominator) if denominator else None
+
+
+def significant(value: float) -> float:
+    """``value`` to four significant digits: a ratio of 0.0503 keeps the digits that put it
+    above a limit of 0.05, which rounding to decimals would drop."""
+    return float(f"{value:.4g}")
 
 
 def compare(loader: list[float], floor: list[float]) -> Json:
@@ -625,10 +631,11 @@ def goals(results: Json, reference: float) -> list[Json]:
     found: list[Json] = []
 
     def add(name: str, value: float | None, limit: float, lower_is_better: bool = True) -> None:
+        """Judged on ``value`` as given, before it is rounded for the page."""
         if value is None:
             return
         met = value <= limit if lower_is_better else value >= limit
-        found.append({"goal": name, "value": value, "limit": limit, "met": met})
+        found.append({"goal": name, "value": significant(value), "limit": limit, "met": met})
 
     for engine in ("duckdb", "postgres"):
         if engine in results.get("load", {}):
@@ -681,11 +688,16 @@ def goals(results: Json, reference: float) -> list[Json]:
 
 
 def history_goals(history: Json) -> list[tuple[str, float | None, float]]:
-    """The goals of "a day costs a day", at history GOAL_HISTORY_AT and at the largest one."""
+    """The goals of "a day costs a day", at history GOAL_HISTORY_AT and at the largest one,
+    as unrounded ratios (goals() judges them before rounding)."""
     by_scale = {float(key): row for key, row in history.get("by_scale", {}).items()}
     if not by_scale:
         return []
     smallest = min(by_scale)
+
+    def quotient(numerator: float, denominator: float) -> float | None:
+        return numerator / denominator if denominator else None
+
     found: list[tuple[str, float | None, float]] = []
     for scale in sorted({max(by_scale), GOAL_HISTORY_AT} & set(by_scale)):
         if scale == smallest:
@@ -694,14 +706,14 @@ def history_goals(history: Json) -> list[tuple[str, float | None, float]]:
         found.append(
             (
                 f"increment at history {scale:g} / increment at history {smallest:g} (same drop)",
-                ratio(increment, by_scale[smallest]["increment"]["wall_seconds"]),
+                quotient(increment, by_scale[smallest]["increment"]["wall_seconds"]),
                 GOAL_HISTORY_GROWTH,
             )
         )
         found.append(
             (
                 f"increment / full refresh at history {scale:g}",
-                ratio(increment, by_scale[scale]["full_refresh"]["wall_seconds"]),
+                quotient(increment, by_scale[scale]["full_refresh"]["wall_seconds"]),
                 GOAL_HISTORY_INCREMENT_RATIO,
             )
         )

@@ -137,6 +137,16 @@ def test_history_goals_at_10_and_at_the_largest() -> None:
     assert run_all.history_goals({}) == []
 
 
+def test_a_history_goal_just_above_its_limit_is_missed() -> None:
+    # 17.622 s / 350.5 s = 0.05028: rounded to three decimals it would read 0.05 and pass.
+    history = {"by_scale": {"1": scale_row(5.211, 26.1, {}), "30": scale_row(17.622, 350.5, {})}}
+    goals = {g["goal"]: g for g in run_all.goals({"history": history}, 1.0)}
+    goal = goals["increment / full refresh at history 30"]
+    assert (goal["value"], goal["met"]) == (0.05028, False)
+    history["by_scale"]["30"] = scale_row(17.5, 350.0, {})  # exactly the limit
+    assert run_all.goals({"history": history}, 1.0)[-1]["met"]
+
+
 @pytest.mark.parametrize(
     ("given", "with_30", "default_on", "expected"),
     [

@@ -43,7 +43,7 @@ def test_block_shows_the_run_the_machine_and_each_goal(results: dict[str, Any]) 
     assert "load average 0.75 at the start, 1.5 at the end" in text
     for goal in results["goals"]:
         status = "met" if goal["met"] else "**missed**"
-        assert f"| {goal['goal']} | {goal['value']:.2f} | {goal['limit']:g} | {status} |" in text
+        assert f"| {goal['goal']} | {goal['value']:.4g} | {goal['limit']:g} | {status} |" in text
     assert "Part `real` failed: RuntimeError" in text
 
 
@@ -72,7 +72,7 @@ def test_a_changed_figure_changes_the_block(results: dict[str, Any]) -> None:
     changed["goals"][0]["met"] = False
     before, after = render.block(results), render.block(changed)
     assert "1.78x" in after and "1.78x" not in before
-    assert "| duckdb loader / floor at scale 1 | 1.78 | 1.5 | **missed** |" in after
+    assert "| duckdb loader / floor at scale 1 | 1.777 | 1.5 | **missed** |" in after
 
 
 def test_parts_that_did_not_run_are_left_out(results: dict[str, Any]) -> None:

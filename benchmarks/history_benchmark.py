@@ -304,6 +304,8 @@ def compose(
     close_dbt_duckdb()
     previous = _increment(profiles, work / "compose", root, day - timedelta(days=1))
     figures["previous_day_seconds"] = previous["wall_seconds"]
+    # The size of the warehouse the timed day lands on (closed: nothing left in the log).
+    figures["warehouse_mb"] = round(database.stat().st_size / 2**20)
     figures["compose_seconds"] = round(time.perf_counter() - clock, 1)
     return figures
 

@@ -204,7 +204,7 @@ def history_rows(history: Json, row: Callable[..., None]) -> None:
             f"{increment['wall_seconds']:.2f} s",
             f"cpu {increment['cpu_seconds']:.1f} s; full refresh {full['wall_seconds']:.1f} s "
             f"(cpu {full['cpu_seconds']:.1f} s); ratio {figures['ratio']:.3f}{against}; "
-            f"peak {figures['peak_rss_mb']:.0f} MB rss",
+            f"peak {figures['peak_rss_mb']:.0f} MB rss{warehouse_size(figures, '; warehouse ')}",
         )
         row("  slowest increment nodes, s", "", top_nodes(increment["node_seconds"]))
         previous = (key, figures)
@@ -227,6 +227,13 @@ def history_rows(history: Json, row: Callable[..., None]) -> None:
             row(f"  ({len(growing) - GROWING_SHOWN} more in the JSON)", "")
 
 
+def warehouse_size(figures: Json, prefix: str = "") -> str:
+    """The size of the history's warehouse file in MB after ``prefix``, or nothing for a run
+    that did not record it."""
+    size = figures.get("compose", {}).get("warehouse_mb")
+    return "" if size is None else f"{prefix}{size:.0f}" + (" MB" if prefix else "")
+
+
 def history_tables(history: Json) -> list[str]:
     """Markdown: per history scale, then per incremental model its measured saving."""
     scales = history_scales(history)
@@ -239,8 +246,9 @@ def history_tables(history: Json) -> list[str]:
         "full refresh right after it on the same warehouse.",
         "",
         "| history scale | increment s (cpu) | full refresh s (cpu) | increment / full refresh "
-        "| increment / smallest history's | peak RSS MB | slowest increment nodes, s |",
-        "|---:|---:|---:|---:|---:|---:|---|",
+        "| increment / smallest history's | peak RSS MB | warehouse MB "
+        "| slowest increment nodes, s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for key, figures in scales:
         increment, full = figures["increment"], figures["full_refresh"]
@@ -248,7 +256,7 @@ def history_tables(history: Json) -> list[str]:
             f"| {key} | {increment['wall_seconds']:.2f} ({increment['cpu_seconds']:.1f}) "
             f"| {full['wall_seconds']:.1f} ({full['cpu_seconds']:.1f}) | {figures['ratio']:.3f} "
             f"| {increment['wall_seconds'] / base:.2f} | {figures['peak_rss_mb']:.0f} "
-            f"| {top_nodes(increment['node_seconds'], 3)} |"
+            f"| {warehouse_size(figures)} | {top_nodes(increment['node_seconds'], 3)} |"
         )
     models = history.get("incremental_models", [])
     if models:

@@ -138,8 +138,9 @@ def test_history_rows_and_tables_come_from_the_json(results: dict[str, Any]) -> 
     ten = lines["history 10: increment (same drop)"]
     assert "7.25 s" in ten and "full refresh 95.0 s (cpu 160.0 s)" in ten
     assert "ratio 0.076" in ten and "vs history 1: increment 1.86x, full refresh 5.52x" in ten
-    assert "peak 5600 MB rss" in ten
-    assert "vs history" not in lines["history 1: increment (same drop)"]
+    assert "peak 5600 MB rss; warehouse 1800 MB" in ten
+    one = lines["history 1: increment (same drop)"]
+    assert "vs history" not in one and "warehouse" not in one  # not recorded at history 1
     assert "dim_customers 3.20, customers_snapshot 1.90, fct_orders 0.52" in text
     growing = lines["increment nodes growing, history 10 vs 1"]
     assert "more than 0.25 s and 1.5x slower" in growing
@@ -150,8 +151,8 @@ def test_history_rows_and_tables_come_from_the_json(results: dict[str, Any]) -> 
     assert "0.241" in lines["reference: daily increment / load + full build (scale 1)"]
 
     block = render.block(results)
-    assert "| 10 | 7.25 (6.0) | 95.0 (160.0) | 0.076 | 1.86 | 5600 |" in block
-    assert "| 1 | 3.90 (3.1) | 17.2 (30.5) | 0.227 | 1.00 | 700 |" in block
+    assert "| 10 | 7.25 (6.0) | 95.0 (160.0) | 0.076 | 1.86 | 5600 | 1800 |" in block
+    assert "| 1 | 3.90 (3.1) | 17.2 (30.5) | 0.227 | 1.00 | 700 |  |" in block
     assert "| fct_orders | 0.52 | 6.40 | 5.88 | 0.08 |" in block
     assert "| stg_olist__products | not built | 1.30 | 1.30 |  |" in block
     assert "Incremental models at history 10" in block

@@ -56,6 +56,20 @@ def test_marts_hold_the_generated_orders(generated_duckdb_build: GeneratedBuild)
     assert fct_items == items
 
 
+def test_dbt_writes_strings_uncompressed_on_duckdb(generated_duckdb_build: GeneratedBuild) -> None:
+    # macros/warehouse_storage.sql: the daily build scans whole key columns for a day's keys.
+    # The checkpoint writes what the build left in the log with the setting of the open
+    # database, which dbt's on-run-start hook set (dbt-duckdb's database, shared in process).
+    with duckdb.connect(str(generated_duckdb_build.database)) as con:
+        con.execute("checkpoint")
+        stored = con.execute(
+            "select distinct compression"
+            " from pragma_storage_info('analytics_marts.fct_order_items')"
+            " where segment_type = 'VARCHAR' and column_name = 'order_id'"
+        ).fetchall()
+    assert stored and {method for (method,) in stored} <= {"Uncompressed", "Constant"}, stored
+
+
 def test_run_prints_rows_tests_and_next_steps(
     generated_duckdb_build: GeneratedBuild,
     monkeypatch: pytest.MonkeyPatch,

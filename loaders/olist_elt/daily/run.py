@@ -264,7 +264,13 @@ class DbtSession:
             part.indirect_selection = IndirectSelection.Empty
             if not isinstance(part, SelectionCriteria):
                 stack.extend(part.components)
-        chosen = frozenset(self._selector.get_selected(spec, warn_on_no_nodes=False))
+        # The project's hooks (on-run-start) are nodes of the graph that every dbt run
+        # executes whatever it selects; dbt ls and dbt build never select them.
+        chosen = frozenset(
+            unique_id
+            for unique_id in self._selector.get_selected(spec, warn_on_no_nodes=False)
+            if not unique_id.startswith("operation.")
+        )
         self._selections[key] = chosen
         self.select_seconds += time.perf_counter() - clock
         return chosen

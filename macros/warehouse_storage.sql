@@ -7,9 +7,9 @@
     changed orders and people, the deletes of delete+insert, the daily relationship tests),
     and decoding compressed strings makes up most of each of those scans; uncompressed, a
     scan costs a fraction, so the daily build grows much less with the history. The price is
-    a larger file: docs/daily.md#what-a-daily-run-costs gives both, measured. Tables keep the
-    storage they were written with until rewritten: a full refresh brings an existing
-    warehouse over.
+    a larger file (docs/daily.md#what-a-daily-run-costs; the history table of
+    docs/benchmarks.md shows both). Tables keep the storage they were written with until
+    rewritten: a full refresh brings an existing warehouse over.
 #}
 {% macro warehouse_storage_settings() %}
     {%- if target.type == 'duckdb' -%}

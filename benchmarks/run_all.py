@@ -241,8 +241,13 @@ def generated(runner: Runner, data_dir: Path, scale: float, seed: int) -> tuple[
     return folder, {**figures, "cached": False}
 
 
+def quotient(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
 def ratio(numerator: float, denominator: float) -> float | None:
-    return significant(numerator / denominator) if denominator else None
+    value = quotient(numerator, denominator)
+    return None if value is None else significant(value)
 
 
 def significant(value: float) -> float:
@@ -694,10 +699,6 @@ def history_goals(history: Json) -> list[tuple[str, float | None, float]]:
     if not by_scale:
         return []
     smallest = min(by_scale)
-
-    def quotient(numerator: float, denominator: float) -> float | None:
-        return numerator / denominator if denominator else None
-
     found: list[tuple[str, float | None, float]] = []
     for scale in sorted({max(by_scale), GOAL_HISTORY_AT} & set(by_scale)):
         if scale == smallest:
